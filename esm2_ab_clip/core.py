@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 
 # %% auto #0
-__all__ = ['DATA_ENV', 'repo_root', 'data_dir', 'data_file', 'has_data', 'set_seed', 'atomic_path', 'write_json', 'write_parquet',
-           'file_sha256', 'render_readme']
+__all__ = ['DATA_ENV', 'OUT_ENV', 'repo_root', 'data_dir', 'output_dir', 'data_file', 'has_data', 'set_seed', 'atomic_path',
+           'write_json', 'write_parquet', 'file_sha256', 'render_readme']
 
 # %% ../nbs/core.ipynb #bc9b0eec
 DATA_ENV = "ESM2_AB_CLIP_DATA"
@@ -32,7 +32,19 @@ def data_dir(path: str|os.PathLike|None=None, # explicit folder; wins over every
     root = repo_root()
     return (root/"data") if root is not None else (Path.cwd()/"data").resolve()
 
-# %% ../nbs/core.ipynb #6cf83e66
+# %% ../nbs/core.ipynb #0235b82a
+OUT_ENV = "ESM2_AB_CLIP_OUT"
+
+def output_dir(path: str|os.PathLike|None=None, # explicit folder; wins over everything
+              ) -> Path:
+    "Resolve where stage outputs go: `path`, else `$ESM2_AB_CLIP_OUT`, else the repo's `outputs/`, else `./outputs`."
+    if path is not None: return Path(path).expanduser().resolve()
+    env = os.environ.get(OUT_ENV)
+    if env: return Path(env).expanduser().resolve()
+    root = repo_root()
+    return (root/"outputs") if root is not None else (Path.cwd()/"outputs").resolve()
+
+# %% ../nbs/core.ipynb #cd09e3c9
 def data_file(*parts: str, # path inside the data directory, e.g. "li2023_covid_scfv", "...", "14H_test.csv"
               root: str|os.PathLike|None=None, # data directory (default: `data_dir()`)
               must_exist: bool=True, # raise a clear error when the file is not there
@@ -50,7 +62,7 @@ def has_data(*parts: str, root=None) -> bool:
     "Whether a file or folder is present in the data directory (tests use it to decide what can run)."
     return data_dir(root).joinpath(*parts).exists()
 
-# %% ../nbs/core.ipynb #3d639470
+# %% ../nbs/core.ipynb #4be7f1ba
 def set_seed(seed: int) -> None:
     "Seed python, numpy and torch (CPU and CUDA) generators."
     random.seed(seed); np.random.seed(seed)
@@ -60,7 +72,7 @@ def set_seed(seed: int) -> None:
         if torch.cuda.is_available(): torch.cuda.manual_seed_all(seed)
     except ImportError: pass
 
-# %% ../nbs/core.ipynb #6cfb8c2f
+# %% ../nbs/core.ipynb #8c85680d
 @contextmanager
 def atomic_path(path: str|os.PathLike):
     "Yield a temporary path beside `path`; on success rename it over `path`, on error remove it."
@@ -83,7 +95,7 @@ def write_parquet(df, path: str|os.PathLike) -> Path:
     with atomic_path(path) as tmp: df.to_parquet(tmp, index=False)
     return Path(path)
 
-# %% ../nbs/core.ipynb #2745de64
+# %% ../nbs/core.ipynb #bcfb3926
 def file_sha256(path: str|os.PathLike, n_bytes: int|None=None) -> str:
     "SHA-256 of a file (of its first `n_bytes` when given), for weight and download checksums."
     h = hashlib.sha256()
@@ -96,7 +108,7 @@ def file_sha256(path: str|os.PathLike, n_bytes: int|None=None) -> str:
                 if left <= 0: break
     return h.hexdigest()
 
-# %% ../nbs/core.ipynb #5125b5f7
+# %% ../nbs/core.ipynb #3ec112ee
 def render_readme(nb_path: str|os.PathLike) -> str:
     "Markdown for a README from a notebook: markdown cells as they are, code cells fenced with their text output."
     nb = json.loads(Path(nb_path).read_text())
