@@ -45,15 +45,26 @@ def train_once(tower, tok, train, test, pooling, batch_size, group_by_length, ep
     n_seen = (len(ds) // batch_size) * batch_size * epochs
     return n_seen / secs, evaluate_clip(tr.model, test)["seq2struct_top1"], secs
 
+def esm2_8m_random(seed: int=0):
+    "The ESM2 t6 8M architecture (6 layers, 320 hidden, 20 heads), randomly initialised: the paper's tower without its weights."
+    from transformers import AutoModel, EsmConfig
+    from esm2_ab_clip.clip import esm_tokenizer
+    from esm2_ab_clip.core import set_seed
+    tok = esm_tokenizer(); set_seed(seed)
+    cfg = EsmConfig(vocab_size=33, hidden_size=320, num_hidden_layers=6, num_attention_heads=20, intermediate_size=1280,
+                    max_position_embeddings=1026, pad_token_id=tok.pad_token_id, mask_token_id=tok.mask_token_id,
+                    position_embedding_type="rotary", token_dropout=True, emb_layer_norm_before=False)
+    return AutoModel.from_config(cfg, add_pooling_layer=False), tok
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--tower", default="antiberty"); ap.add_argument("--epochs", type=float, default=1)
+    ap.add_argument("--tower", default="antiberty", help="antiberty, an ESM2 id/folder, or esm2-8m-random"); ap.add_argument("--epochs", type=float, default=1)
     ap.add_argument("--dataset", default=None, help="ProteinFlow dataset folder of notebook 00")
     ap.add_argument("--max-train", type=int, default=0, help="use only the first N training pairs (0: all)")
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args()
     dataset = Path(a.dataset) if a.dataset else output_dir()/"proteinflow_sabdab_offline"
-    tower, tok = load_tower(a.tower)
+    tower, tok = esm2_8m_random(a.seed) if a.tower == "esm2-8m-random" else load_tower(a.tower)
     train, test = load_clip_split(dataset, "train", tok), load_clip_split(dataset, "test", tok)
     if a.max_train:
         keep = list(range(min(a.max_train, len(train))))

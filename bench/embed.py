@@ -2,9 +2,10 @@
 PDB file, and ESM-IF1 (full architecture, random weights) per structure, on the same real structures in one run.
 
 Prints one JSON line: mpnn_batched_sps, mpnn_upstream_loop_sps, esmif1_sps, n_structures (+ context).
-Usage: python bench/embed.py [--n 50] [--skip-esmif1]
+Usage: python bench/embed.py [--n 50] [--skip-esmif1] [--save-structures F.pkl | --structures F.pkl]
+(--structures reads structures parsed earlier with --save-structures, for a machine without the data or biotite.)
 """
-import argparse, json, os, platform, tempfile, time
+import argparse, json, os, pickle, platform, tempfile, time
 from pathlib import Path
 import numpy as np
 import torch
@@ -26,17 +27,24 @@ def upstream_loop(structs, enc):
             h = enc.node_features(MPNNBatch(X.float(), mask.float(), residue_idx, chain_enc, []))
             for k, c in enumerate(s.chains):
                 sel = (chain_enc == k + 1).float() * mask
-                out[(s.id, c)] = masked_mean(h, sel)[0].numpy()
+                out[(s.id, c)] = masked_mean(h, sel)[0].cpu().numpy()
     return out
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--n", type=int, default=50)
     ap.add_argument("--skip-esmif1", action="store_true")
+    ap.add_argument("--structures", help="pickle of parsed structures (from --save-structures)")
+    ap.add_argument("--save-structures", help="write the parsed structures to this pickle and exit")
     a = ap.parse_args()
-    tab = read_structure_table()
-    tab = tab[tab.molecule_type == "paired_antibody_Fv"].head(a.n)
-    structs = [read_pdb_backbone(f, {"H": "heavy", "L": "light"}, id=i) for f, i in zip(tab.file, tab.id)]
+    if a.structures:
+        structs = pickle.loads(Path(a.structures).read_bytes())[: a.n]
+    else:
+        tab = read_structure_table()
+        tab = tab[tab.molecule_type == "paired_antibody_Fv"].head(a.n)
+        structs = [read_pdb_backbone(f, {"H": "heavy", "L": "light"}, id=i) for f, i in zip(tab.file, tab.id)]
+    if a.save_structures:
+        Path(a.save_structures).write_bytes(pickle.dumps(structs)); return
     enc = MPNNEncoder(batch_size=8)
     enc.embed(structs[:2]); upstream_loop(structs[:1], enc)  # warm-up
     t = time.perf_counter(); rows = enc.embed(structs); t_batched = time.perf_counter() - t
@@ -49,7 +57,7 @@ def main():
         esm = ESMIF1Encoder(random_init="full", seed=0)
         esm.embed(structs[:1])
         t = time.perf_counter(); esm.embed(structs); res["esmif1_sps"] = round(len(structs) / (time.perf_counter() - t), 3)
-    res.update(torch_threads=torch.get_num_threads(), device="cpu", cpu=platform.processor() or platform.machine(),
+    res.update(torch_threads=torch.get_num_threads(), device=torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu", cpu=platform.processor() or platform.machine(),
                nproc=os.cpu_count(), torch=torch.__version__)
     print(json.dumps(res))
 

@@ -16,11 +16,11 @@ from .core import output_dir, write_json, write_parquet, atomic_path, file_sha25
 from .sabdab import read_entry, load_manifest, SPLITS
 
 # %% auto #0
-__all__ = ['ESMIF1_NAME', 'ESMIF1_URL', 'ENCODERS', 'STORE_COLUMNS', 'Structure', 'structure_from_entry', 'load_structures',
-           'read_pdb_backbone', 'write_backbone_pdb', 'check_structure', 'EmbeddingRow', 'failed_row',
-           'state_dict_sha256', 'masked_mean', 'mpnn_weights_path', 'MPNNBatch', 'pack_mpnn_batch', 'MPNNEncoder',
-           'random_rotation', 'transform_structure', 'import_esm_inverse_folding', 'esmif1_args', 'load_esmif1',
-           'center_structure', 'ESMIF1Encoder', 'get_encoder', 'read_store', 'embed_split', 'Embeddings',
+__all__ = ['AA3', 'ESMIF1_NAME', 'ESMIF1_URL', 'ENCODERS', 'STORE_COLUMNS', 'Structure', 'structure_from_entry',
+           'load_structures', 'read_pdb_backbone', 'write_backbone_pdb', 'check_structure', 'EmbeddingRow',
+           'failed_row', 'state_dict_sha256', 'masked_mean', 'mpnn_weights_path', 'MPNNBatch', 'pack_mpnn_batch',
+           'MPNNEncoder', 'random_rotation', 'transform_structure', 'import_esm_inverse_folding', 'esmif1_args',
+           'load_esmif1', 'center_structure', 'ESMIF1Encoder', 'get_encoder', 'read_store', 'embed_split', 'Embeddings',
            'load_embeddings']
 
 # %% ../nbs/01_structure.ipynb #f654dc43
@@ -89,14 +89,15 @@ def read_pdb_backbone(path: str|os.PathLike, # PDB file, optionally gzipped
     types_ = [(chains or {}).get(c, "antigen") for c in ids]
     return Structure(id or Path(path).name.split(".")[0], ids, types_, seqs, coords, masks)
 
+AA3 = dict(zip("ACDEFGHIKLMNPQRSTVWY", "ALA CYS ASP GLU PHE GLY HIS ILE LYS LEU MET ASN PRO GLN ARG SER THR VAL TRP TYR".split()))
+
 def write_backbone_pdb(s: Structure, path: str|os.PathLike) -> Path:
     "Write the backbone (N, CA, C, O) of a `Structure` as a minimal PDB file."
-    from biotite.sequence import ProteinSequence
     lines, n = [], 1
     for c, seq, x, m in zip(s.chains, s.seqs, s.coords, s.masks):
         for i, aa in enumerate(seq):
             if not m[i]: continue
-            res = ProteinSequence.convert_letter_1to3(aa) if aa != "X" else "UNK"
+            res = AA3.get(aa, "UNK")
             for j, name in enumerate(("N", "CA", "C", "O")):
                 lines.append(f"ATOM  {n:5d}  {name:<3s} {res:3s} {c}{i+1:4d}    {x[i,j,0]:8.3f}{x[i,j,1]:8.3f}{x[i,j,2]:8.3f}  1.00  0.00           {name[0]}")
                 n += 1
