@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 
 # %% auto #0
-__all__ = ['DATA_ENV', 'OUT_ENV', 'repo_root', 'data_dir', 'output_dir', 'data_file', 'has_data', 'set_seed', 'atomic_path',
-           'write_json', 'write_parquet', 'file_sha256', 'render_readme']
+__all__ = ['DATA_ENV', 'OUT_ENV', 'repo_root', 'resolve_dir', 'data_dir', 'output_dir', 'data_file', 'has_data', 'set_seed',
+           'atomic_path', 'write_json', 'write_parquet', 'file_sha256', 'render_readme']
 
 # %% ../nbs/core.ipynb #bc9b0eec
 DATA_ENV = "ESM2_AB_CLIP_DATA"
@@ -23,14 +23,17 @@ def repo_root() -> Path|None:
         if (cand/"settings.ini").exists() and (cand/"esm2_ab_clip").is_dir(): return cand
     return None
 
+def resolve_dir(path, env: str, name: str) -> Path:
+    "`path` if given, else the folder in environment variable `env`, else `name` in the repo (or the working directory)."
+    if path is None: path = os.environ.get(env) or None
+    if path is not None: return Path(path).expanduser().resolve()
+    root = repo_root()
+    return (root/name) if root is not None else (Path.cwd()/name).resolve()
+
 def data_dir(path: str|os.PathLike|None=None, # explicit folder; wins over everything
             ) -> Path:
     "Resolve the data directory: `path`, else `$ESM2_AB_CLIP_DATA`, else the repo's `data/`, else `./data`."
-    if path is not None: return Path(path).expanduser().resolve()
-    env = os.environ.get(DATA_ENV)
-    if env: return Path(env).expanduser().resolve()
-    root = repo_root()
-    return (root/"data") if root is not None else (Path.cwd()/"data").resolve()
+    return resolve_dir(path, DATA_ENV, "data")
 
 # %% ../nbs/core.ipynb #0235b82a
 OUT_ENV = "ESM2_AB_CLIP_OUT"
@@ -38,11 +41,7 @@ OUT_ENV = "ESM2_AB_CLIP_OUT"
 def output_dir(path: str|os.PathLike|None=None, # explicit folder; wins over everything
               ) -> Path:
     "Resolve where stage outputs go: `path`, else `$ESM2_AB_CLIP_OUT`, else the repo's `outputs/`, else `./outputs`."
-    if path is not None: return Path(path).expanduser().resolve()
-    env = os.environ.get(OUT_ENV)
-    if env: return Path(env).expanduser().resolve()
-    root = repo_root()
-    return (root/"outputs") if root is not None else (Path.cwd()/"outputs").resolve()
+    return resolve_dir(path, OUT_ENV, "outputs")
 
 # %% ../nbs/core.ipynb #cd09e3c9
 def data_file(*parts: str, # path inside the data directory, e.g. "li2023_covid_scfv", "...", "14H_test.csv"
