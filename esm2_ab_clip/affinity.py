@@ -224,11 +224,14 @@ def ridge_probe(Xtr, ytr, Xva, yva, Xte, alphas=ALPHAS, higher_is_better: bool=F
     from sklearn.linear_model import Ridge
     from sklearn.preprocessing import StandardScaler
     sc = StandardScaler().fit(Xtr); Xtr, Xva, Xte = sc.transform(Xtr), sc.transform(Xva), sc.transform(Xte)
+    from scipy.linalg import LinAlgWarning
     best, best_a = -np.inf, alphas[0]
-    for a in alphas:
-        s = score(yva, Ridge(alpha=a).fit(Xtr, ytr).predict(Xva), higher_is_better)["spearman"]
-        if s > best: best, best_a = s, a
-    return Ridge(alpha=best_a).fit(Xtr, ytr).predict(Xte), float(best_a)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LinAlgWarning)  # one-hot features are collinear at small penalties; the penalty grid handles it
+        for a in alphas:
+            s = score(yva, Ridge(alpha=a).fit(Xtr, ytr).predict(Xva), higher_is_better)["spearman"]
+            if s > best: best, best_a = s, a
+        return Ridge(alpha=best_a).fit(Xtr, ytr).predict(Xte), float(best_a)
 
 # %% ../nbs/03_affinity.ipynb #68c28cfe
 SPLIT_NAMES = ("abbibench_pool", "valid_test")
@@ -346,7 +349,8 @@ def evaluate_csv(path: str|os.PathLike, seq_col: str, label_col: str, higher_is_
                  towers: dict|None=None, # name -> (model, tokenizer); default: base AntiBERTy only
                  prefix: str="", suffix: str="", light_chain: str="", # flanks / a light chain appended to every sequence
                  fractions=FRACTIONS, seeds=range(5), test_fraction: float=0.2, valid_fraction: float=0.1, seed: int=0,
-                 onehot: bool=True, progress: bool=True) -> tuple[pd.DataFrame, pd.DataFrame]:
+                 onehot: bool=True, progress: bool=True, cache: str|os.PathLike|None=None, # embedding cache folder
+                ) -> tuple[pd.DataFrame, pd.DataFrame]:
     "Probe study on your own CSV: per-run rows and the bootstrap summary table."
     df = pd.read_csv(path)
     for c in (seq_col, label_col):
@@ -362,7 +366,7 @@ def evaluate_csv(path: str|os.PathLike, seq_col: str, label_col: str, higher_is_
     split = AffinitySplit(Path(path).name, "custom", "mean-per-sequence", df.iloc[perm[n_te + n_va:]], df.iloc[perm[n_te:n_te + n_va]], df.iloc[perm[:n_te]],
                           note=f"{n_nan} NaN labels dropped; random split by sequence (seed {seed})")
     towers = towers if towers is not None else {"base": load_tower("antiberty")}
-    feats = {n: (lambda s, mt=mt: cached_embeddings(mt[0], mt[1], s, name=n, progress=progress)) for n, mt in towers.items()}
+    feats = {n: (lambda s, mt=mt, n=n: cached_embeddings(mt[0], mt[1], s, cache, name=n, progress=progress)) for n, mt in towers.items()}
     if onehot: feats["onehot"] = onehot_encode
     runs, preds = run_probe_study(split, feats, fractions, seeds, higher_is_better, progress)
     base = next(iter(towers)) if towers else "onehot"

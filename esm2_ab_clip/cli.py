@@ -122,7 +122,7 @@ def stage_evaluate(out, tower: str="antiberty", clip_seed: int=0, quick: bool=Fa
     elif csv is None: raise FileNotFoundError(f"{clip_tower} not found: run the train stage first (esm2-ab-clip train --out {out})")
     if csv is not None:
         runs, tab = evaluate_csv(csv, seq_col, label_col, higher_is_better, towers=towers, prefix=prefix, suffix=suffix,
-                                 seeds=range(seeds), progress=progress)
+                                 seeds=range(seeds), progress=progress, cache=d.affinity/"embedding_cache")
         runs.to_csv(d.affinity/"byo_runs.csv", index=False); tab.to_csv(d.affinity/"byo_table.csv", index=False)
         (d.affinity/"byo_table.md").write_text(format_table(tab).to_markdown(index=False))
         _say(f"evaluate {csv}: {len(runs)} runs → {d.affinity/'byo_table.md'}"); return {"byo": str(d.affinity/"byo_table.md")}
