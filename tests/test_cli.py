@@ -60,7 +60,6 @@ def test_interrupted_embed_resumes_without_recomputing(tmp_path):
     p.send_signal(signal.SIGKILL); p.wait()
     done = pd.concat(pd.read_parquet(f) for f in train_dir.glob("part-*.parquet"))
     assert 0 < done.id.nunique() < n_entries, "the kill should land after the first chunk and before the end"
-    assert not [f for f in train_dir.iterdir() if f.name.endswith(".tmp")] or True  # a chunk in flight may leave a temp file; it is never read
     r = cli("embed", "--out", out, "--chunk_size", "4")
     assert f"'skipped_existing': {done.id.nunique()}" in r.stdout, r.stdout
     store = pd.concat(pd.read_parquet(f) for f in (out/"embeddings"/"proteinmpnn").rglob("part-*.parquet"))
