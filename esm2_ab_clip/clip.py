@@ -18,7 +18,7 @@ from transformers import (AutoConfig, AutoModel, AutoTokenizer, BertConfig, Bert
 from transformers.utils import ModelOutput
 from .core import output_dir, write_json, set_seed
 from .sabdab import load_manifest, SPLITS
-from .structure import load_embeddings
+from .structure import load_embeddings, masked_mean
 
 # %% auto #0
 __all__ = ['ESM_VOCAB', 'POOLINGS', 'PAIRINGS', 'antiberty_dir', 'char_tokenizer', 'load_antiberty', 'esm_tokenizer',
@@ -120,8 +120,7 @@ def pool_hidden(hidden: torch.Tensor, # B x T x H last hidden states
     "Pool per-token states into one vector per sequence."
     if pooling == "cls": return hidden[:, 0]
     if pooling != "mean": raise ValueError(f"pooling must be one of {POOLINGS}, not {pooling!r}")
-    m = residue_mask(input_ids, attention_mask, special_ids).unsqueeze(-1).to(hidden.dtype)
-    return (hidden * m).sum(1) / m.sum(1).clamp_min(1)
+    return masked_mean(hidden, residue_mask(input_ids, attention_mask, special_ids))
 
 # %% ../nbs/02_clip.ipynb #1555b1ae
 _GATHER_GROUP = {}
