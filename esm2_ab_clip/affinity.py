@@ -16,12 +16,15 @@ from .clip import load_tower, pool_hidden
 
 # %% auto #0
 __all__ = ['LI2023_DIR', 'FLANKS', 'WILD_TYPE', 'BIOTRANSFER_COMMIT', 'BIOTRANSFER_URL', 'LI_COLUMNS', 'PROTOCOLS',
-           'ABBIBENCH_FILE', 'AA20', 'ALPHAS', 'SPLIT_NAMES', 'FRACTIONS', 'RUN_COLUMNS', 'STUDIES', 'full_sequence',
-           'li2023_path', 'download_li2023', 'read_li2023', 'nan_fill_median', 'apply_protocol', 'PoolResult',
-           'abbibench_pool', 'check_leakage', 'sample_fraction', 'top_recall', 'score', 'tower_checksum',
-           'embed_sequences', 'cached_embeddings', 'onehot_encode', 'ridge_probe', 'AffinitySplit', 'make_split',
-           'run_probe_study', 'bootstrap_table', 'finetune_regressor', 'evaluate_csv', 'subsample_split',
-           'format_table', 'affinity_study', 'plot_learning_curves', 'verdict_at']
+           'ABBIBENCH_FILE', 'PRECISIONS', 'AA20', 'ALPHAS', 'SPLIT_NAMES', 'FRACTIONS', 'RUN_COLUMNS', 'STUDIES',
+           'PAPER_STUDIES', 'RUN_KEY', 'full_sequence', 'li2023_path', 'download_li2023', 'read_li2023',
+           'nan_fill_median', 'apply_protocol', 'PoolResult', 'isotonic_cv_residuals', 'abbibench_pool',
+           'check_leakage', 'sample_fraction', 'top_recall', 'score', 'sort_rows', 'ResampledTruth', 'resample_truth',
+           'score_resamples', 'tower_checksum', 'cpu_has_bf16', 'resolve_precision', 'embed_sequences',
+           'cached_embeddings', 'onehot_encode', 'ridge_path', 'ridge_probe', 'AffinitySplit', 'make_split',
+           'run_probe_study', 'bootstrap_table', 'training_precision', 'finetune_regressor', 'checkpoint_hash',
+           'run_finetune_study', 'evaluate_csv', 'subsample_split', 'format_table', 'save_runs', 'affinity_study',
+           'plot_learning_curves', 'verdict_at']
 
 # %% ../nbs/03_affinity.ipynb #6af552cd
 LI2023_DIR = "li2023_covid_scfv"
@@ -46,14 +49,15 @@ def li2023_path(library: str, split: str, root=None) -> Path:
 
 def download_li2023(library: str="14H", splits=("train", "valid", "test"), root=None) -> dict:
     "Fetch biotransfer's CSVs into the data directory (cached); record size and SHA-256 at first download, verify them after."
-    import urllib.request
+    import shutil, urllib.request
     out = {}
     for split in splits:
         p = li2023_path(library, split, root); rec = p.with_suffix(".csv.sha256.json")
         if not p.exists():
             url = BIOTRANSFER_URL.format(commit=BIOTRANSFER_COMMIT, lib=library, split=split)
             try:
-                with atomic_path(p) as tmp: urllib.request.urlretrieve(url, tmp)
+                p.parent.mkdir(parents=True, exist_ok=True)
+                with atomic_path(p) as tmp, urllib.request.urlopen(url, timeout=60) as r, open(tmp, "wb") as fh: shutil.copyfileobj(r, fh)
             except Exception as e:
                 raise FileNotFoundError(f"{p} is missing and {url} could not be downloaded ({type(e).__name__}: {e}). "
                                         f"Fetch it on a machine with internet and put it there.") from None
@@ -115,8 +119,19 @@ class PoolResult:
     overlap: pd.DataFrame  # overlap sequences: binding_score, mean pred_aff, mapped, residual
     stats: dict          # n_in, n_overlap, n_pool, residual RMSE/MAE, Spearman
 
+def isotonic_cv_residuals(x, y, n_folds: int=5, seed: int=0) -> np.ndarray:  # N
+    "Out-of-fold residuals `y - f(x)` of a decreasing isotonic map fit on the other folds (seeded folds)."
+    from sklearn.isotonic import IsotonicRegression
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    fold = np.random.default_rng(seed).permutation(len(x)) % n_folds
+    res = np.empty(len(x))
+    for k in range(n_folds):
+        tr, te = fold != k, fold == k
+        res[te] = y[te] - IsotonicRegression(increasing=False, out_of_bounds="clip").fit(x[tr], y[tr]).predict(x[te])
+    return res
+
 def abbibench_pool(library_frames: list[pd.DataFrame], # 14H valid and test rows (`read_li2023`)
-                   root=None) -> PoolResult:
+                   root=None, seed: int=0) -> PoolResult:
     "Training pool: AbBiBench 14H chains absent from valid/test, labels mapped to `pred_aff` by isotonic regression."
     from sklearn.isotonic import IsotonicRegression
     from scipy.stats import spearmanr, pearsonr
@@ -129,6 +144,7 @@ def abbibench_pool(library_frames: list[pd.DataFrame], # 14H valid and test rows
     ov = ov[ov["count"] == 3]  # fully measured variants only
     iso = IsotonicRegression(increasing=False, out_of_bounds="clip").fit(ov.binding_score, ov["mean"])
     ov = ov.assign(mapped=iso.predict(ov.binding_score)); ov["residual"] = ov["mean"] - ov["mapped"]
+    ov["cv_residual"] = isotonic_cv_residuals(ov.binding_score, ov["mean"], seed=seed)
     pool = ab[~ab.mut_heavy_chain_seq.isin(lab.sequence)].drop_duplicates("mut_heavy_chain_seq")
     pool = pd.DataFrame({"variant": [f"abbibench_{i}" for i in pool.index], "sequence": pool.mut_heavy_chain_seq,
                          "label": iso.predict(pool.binding_score), "binding_score": pool.binding_score}).reset_index(drop=True)
@@ -136,10 +152,11 @@ def abbibench_pool(library_frames: list[pd.DataFrame], # 14H valid and test rows
              "spearman_overlap": float(spearmanr(ov.binding_score, ov["mean"])[0]),
              "pearson_overlap": float(pearsonr(ov.binding_score, ov["mean"])[0]),
              "residual_rmse": float(np.sqrt((ov.residual ** 2).mean())), "residual_mae": float(ov.residual.abs().mean()),
+             "cv_residual_rmse": float(np.sqrt((ov.cv_residual ** 2).mean())), "cv_residual_mae": float(ov.cv_residual.abs().mean()),
              "label_sd_overlap": float(ov["mean"].std())}
-    return PoolResult(pool, ov[["mut_heavy_chain_seq", "binding_score", "mean", "mapped", "residual"]], stats)
+    return PoolResult(pool, ov[["mut_heavy_chain_seq", "binding_score", "mean", "mapped", "residual", "cv_residual"]], stats)
 
-# %% ../nbs/03_affinity.ipynb #599a8db9
+# %% ../nbs/03_affinity.ipynb #7b4f92e6
 def check_leakage(**splits: pd.DataFrame) -> None:
     "Raise when a sequence occurs in two of the named splits (exact full-sequence match)."
     names = list(splits)
@@ -155,7 +172,7 @@ def sample_fraction(frame: pd.DataFrame, fraction: float, seed: int) -> pd.DataF
     keep = np.random.default_rng(seed).permutation(len(seqs))[: max(1, round(fraction * len(seqs)))]
     return frame[frame.sequence.isin(set(seqs[keep]))]
 
-# %% ../nbs/03_affinity.ipynb #d9478511
+# %% ../nbs/03_affinity.ipynb #3c720ac2
 def top_recall(y_true, y_pred, frac: float=0.1, higher_is_better: bool=False) -> float:
     "Overlap of the predicted and the measured top `frac` (tightest binders), divided by their count."
     y_true, y_pred = np.asarray(y_true, float), np.asarray(y_pred, float)
@@ -170,7 +187,46 @@ def score(y_true, y_pred, higher_is_better: bool=False) -> dict:
     rho = spearmanr(y_true, y_pred)[0]
     return {"spearman": float(rho) if rho == rho else 0.0, "recall_top10": top_recall(y_true, y_pred, 0.1, higher_is_better)}
 
-# %% ../nbs/03_affinity.ipynb #03178966
+# %% ../nbs/03_affinity.ipynb #8e2714d8
+def sort_rows(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # (B x n ranks, B x n order)
+    "Per row: tie-averaged ranks (1-based, as `scipy.stats.rankdata`) and the stable ascending order."
+    B, n = A.shape
+    order = np.argsort(A, axis=1, kind="stable"); s = np.take_along_axis(A, order, 1)
+    pos = np.broadcast_to(np.arange(n), (B, n))
+    new = np.ones((B, n), bool); new[:, 1:] = s[:, 1:] != s[:, :-1]        # first of a tie group
+    last = np.ones((B, n), bool); last[:, :-1] = new[:, 1:]                # last of a tie group
+    start = np.maximum.accumulate(np.where(new, pos, 0), axis=1)
+    end = np.minimum.accumulate(np.where(last, pos, n - 1)[:, ::-1], axis=1)[:, ::-1]
+    ranks = np.empty((B, n)); np.put_along_axis(ranks, order, (start + end) / 2 + 1, 1)
+    return ranks, order
+
+def _row_pearson(a: np.ndarray, b: np.ndarray) -> np.ndarray:  # B
+    a = a - a.mean(1, keepdims=True); b = b - b.mean(1, keepdims=True)
+    den = np.sqrt((a * a).sum(1) * (b * b).sum(1))
+    return np.where(den > 0, (a * b).sum(1) / np.where(den > 0, den, 1), 0.0)
+
+@dataclass
+class ResampledTruth:
+    "The measured labels on every resample, sorted once: ranks and top-k mask (B x n each)."
+    ranks: np.ndarray; top: np.ndarray; k: int
+
+def resample_truth(y_true, boots: np.ndarray, # B x n indices into the test set
+                   frac: float=0.1, higher_is_better: bool=False) -> ResampledTruth:
+    "Sort the measured labels of each resample once, for `score_resamples`."
+    Y = np.asarray(y_true, float)[boots]; k = max(1, int(round(frac * boots.shape[1])))
+    ranks, _ = sort_rows(Y); _, order = sort_rows(-Y if higher_is_better else Y)
+    top = np.zeros(Y.shape, bool); np.put_along_axis(top, order[:, :k], True, 1)
+    return ResampledTruth(ranks, top, k)
+
+def score_resamples(truth: ResampledTruth, y_pred, boots: np.ndarray, higher_is_better: bool=False) -> dict:  # metric -> B
+    "Spearman ρ and top-10 % recall of `y_pred` on every resample; row b equals `score(y[boots[b]], y_pred[boots[b]])`."
+    P = np.asarray(y_pred, float)[boots]
+    ranks, order = sort_rows(-P if higher_is_better else P)
+    if higher_is_better: ranks = P.shape[1] + 1 - ranks                   # ranks of P itself, ascending
+    top = np.zeros(P.shape, bool); np.put_along_axis(top, order[:, :truth.k], True, 1)
+    return {"spearman": _row_pearson(truth.ranks, ranks), "recall_top10": (top & truth.top).sum(1) / truth.k}
+
+# %% ../nbs/03_affinity.ipynb #6b3d4117
 def tower_checksum(model) -> str:
     "A short checksum of a tower's weights (cache key)."
     h = hashlib.sha256()
@@ -178,28 +234,49 @@ def tower_checksum(model) -> str:
         h.update(k.encode()); h.update(v.detach().cpu().float().numpy().tobytes()[:4096]); h.update(str(float(v.float().sum())).encode())
     return h.hexdigest()[:16]
 
+PRECISIONS = ("auto", "fp32", "bf16")
+
+def cpu_has_bf16() -> bool:
+    "Whether this CPU has native bf16 matrix instructions (AVX512-BF16 or AMX)."
+    checks = [getattr(torch.cpu, n, None) for n in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
+    return any(bool(c()) for c in checks if c is not None)
+
+def resolve_precision(device: str|torch.device, precision: str="auto") -> str:
+    "`fp32` or `bf16` for inference on `device`: `auto` picks bf16 where the hardware runs it natively."
+    if precision not in PRECISIONS: raise ValueError(f"precision must be one of {PRECISIONS}, not {precision!r}")
+    if precision != "auto": return precision
+    dev = torch.device(device)
+    native = torch.cuda.is_bf16_supported() if dev.type == "cuda" else cpu_has_bf16() if dev.type == "cpu" else False
+    return "bf16" if native else "fp32"
+
 @torch.no_grad()
-def embed_sequences(model, tokenizer, seqs: list[str], batch_size: int=64, progress: bool=True) -> np.ndarray:  # N x H
+def embed_sequences(model, tokenizer, seqs: list[str], batch_size: int=64, progress: bool=True,
+                    precision: str="auto", # "auto" (bf16 where native), "fp32" or "bf16"
+                   ) -> np.ndarray:  # N x H
     "Mean-pooled (residue tokens only) last hidden states of a frozen tower, batched by length."
     dev = next(model.parameters()).device; model.eval()
+    bf16 = resolve_precision(dev, precision) == "bf16"
     order = np.argsort([len(s) for s in seqs], kind="stable")
     out = np.zeros((len(seqs), model.config.hidden_size), np.float32)
     for i in tqdm(range(0, len(seqs), batch_size), disable=not progress, desc="embedding", leave=False):
         idx = order[i:i + batch_size]
         enc = tokenizer([seqs[j] for j in idx], padding=True, return_tensors="pt").to(dev)
-        h = model(input_ids=enc.input_ids, attention_mask=enc.attention_mask).last_hidden_state
-        out[idx] = pool_hidden(h, enc.input_ids, enc.attention_mask, tokenizer.all_special_ids, "mean").float().cpu().numpy()
+        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16):
+            h = model(input_ids=enc.input_ids, attention_mask=enc.attention_mask).last_hidden_state
+        out[idx] = pool_hidden(h.float(), enc.input_ids, enc.attention_mask, tokenizer.all_special_ids, "mean").cpu().numpy()
     return out
 
-def cached_embeddings(model, tokenizer, seqs, cache: str|os.PathLike|None=None, name: str="tower", progress: bool=True) -> np.ndarray:
-    "Embeddings of `seqs`, computing only the sequences not yet in the cache (`{cache}/{name}-{checksum}.npz`)."
+def cached_embeddings(model, tokenizer, seqs, cache: str|os.PathLike|None=None, name: str="tower", progress: bool=True,
+                      precision: str="auto") -> np.ndarray:
+    "Embeddings of `seqs`, computing only the sequences not yet in the cache (`{cache}/{name}-{checksum}-{precision}.npz`)."
     cache = Path(cache) if cache is not None else output_dir()/"affinity"/"embedding_cache"
-    f = cache/f"{name}-{tower_checksum(model)}.npz"
+    precision = resolve_precision(next(model.parameters()).device, precision)
+    f = cache/f"{name}-{tower_checksum(model)}-{precision}.npz"
     have = dict(np.load(f, allow_pickle=False).items()) if f.exists() else {}
     keys = [hashlib.sha1(s.encode()).hexdigest() for s in seqs]
     todo = sorted({s for s, k in zip(seqs, keys) if k not in have})
     if todo:
-        new = embed_sequences(model, tokenizer, todo, progress=progress)
+        new = embed_sequences(model, tokenizer, todo, progress=progress, precision=precision)
         have.update({hashlib.sha1(s.encode()).hexdigest(): v for s, v in zip(todo, new)})
         cache.mkdir(parents=True, exist_ok=True)
         with atomic_path(f) as tmp:
@@ -216,25 +293,35 @@ def onehot_encode(seqs: list[str]) -> np.ndarray:  # N x (L_max * 21)
         for i, a in enumerate(s): X[n, i, idx.get(a, 20)] = 1
     return X.reshape(len(seqs), -1)
 
-# %% ../nbs/03_affinity.ipynb #eee3bef6
+# %% ../nbs/03_affinity.ipynb #498ce55f
 ALPHAS = tuple(np.logspace(-2, 5, 15))
 
-def ridge_probe(Xtr, ytr, Xva, yva, Xte, alphas=ALPHAS, higher_is_better: bool=False) -> tuple[np.ndarray, float]:
-    "Standardise on train, choose the ridge penalty by validation Spearman, refit on train, predict test."
-    from sklearn.linear_model import Ridge
-    from sklearn.preprocessing import StandardScaler
-    sc = StandardScaler().fit(Xtr); Xtr, Xva, Xte = sc.transform(Xtr), sc.transform(Xva), sc.transform(Xte)
-    from scipy.linalg import LinAlgWarning
-    best, best_a = -np.inf, alphas[0]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", LinAlgWarning)  # one-hot features are collinear at small penalties; the penalty grid handles it
-        for a in alphas:
-            s = score(yva, Ridge(alpha=a).fit(Xtr, ytr).predict(Xva), higher_is_better)["spearman"]
-            if s > best: best, best_a = s, a
-        return Ridge(alpha=best_a).fit(Xtr, ytr).predict(Xte), float(best_a)
+def ridge_path(Xtr, # N x D training features
+               ytr, # N training labels
+               Xnew, # M x D features to predict
+               alphas=ALPHAS) -> np.ndarray:  # len(alphas) x M predictions
+    "Ridge regression (with intercept) for every penalty at once, from one eigendecomposition of the centred Gram matrix."
+    X = np.asarray(Xtr, np.float64); mu = X.mean(0); X = X - mu
+    y = np.asarray(ytr, np.float64); ym = y.mean(); yc = y - ym
+    Z = np.asarray(Xnew, np.float64) - mu
+    if X.shape[1] <= X.shape[0]:           # primal: w = V (Λ + α)⁻¹ Vᵀ Xᵀ y,  XᵀX = V Λ Vᵀ
+        lam, V = np.linalg.eigh(X.T @ X); proj, coef = Z @ V, V.T @ (X.T @ yc)
+    else:                                  # dual: w = Xᵀ U (Λ + α)⁻¹ Uᵀ y,  XXᵀ = U Λ Uᵀ
+        lam, U = np.linalg.eigh(X @ X.T); proj, coef = (Z @ X.T) @ U, U.T @ yc
+    lam = np.clip(lam, 0, None)
+    return np.stack([proj @ (coef / (lam + a)) for a in alphas]) + ym
 
-# %% ../nbs/03_affinity.ipynb #68c28cfe
-SPLIT_NAMES = ("abbibench_pool", "valid_test")
+def ridge_probe(Xtr, ytr, Xva, yva, Xte, alphas=ALPHAS, higher_is_better: bool=False) -> tuple[np.ndarray, float]:
+    "Standardise on train, choose the ridge penalty by validation Spearman, predict test with it."
+    from sklearn.preprocessing import StandardScaler
+    sc = StandardScaler().fit(Xtr)
+    P = ridge_path(sc.transform(Xtr), ytr, np.vstack([sc.transform(Xva), sc.transform(Xte)]), alphas)
+    s_va = [score(yva, p[:len(Xva)], higher_is_better)["spearman"] for p in P]
+    best = int(np.argmax(s_va))            # the first of equally good penalties
+    return P[best, len(Xva):], float(alphas[best])
+
+# %% ../nbs/03_affinity.ipynb #d256f90d
+SPLIT_NAMES = ("abbibench_pool", "valid_test", "biotransfer")
 
 @dataclass
 class AffinitySplit:
@@ -245,9 +332,9 @@ class AffinitySplit:
 
 def make_split(name: str="valid_test", library: str="14H", protocol: str="official", root=None, seed: int=0,
                valid_fraction: float=0.1) -> AffinitySplit:
-    "Train/valid/test samples: `abbibench_pool` (14H only) or `valid_test` (train on valid, 10 % held out for the penalty)."
+    "Train/valid/test samples: `abbibench_pool` (14H only), `valid_test` (train on valid, 10 % held out for the penalty) or `biotransfer` (the paper's train/valid/test CSVs; online)."
     if name not in SPLIT_NAMES: raise ValueError(f"split must be one of {SPLIT_NAMES}")
-    frames = {s: read_li2023(library, s, root) for s in ("valid", "test")}
+    frames = {s: read_li2023(library, s, root) for s in (("train", "valid", "test") if name == "biotransfer" else ("valid", "test"))}
     fill = nan_fill_median(list(frames.values())) if protocol == "official" else None
     test = apply_protocol(frames["test"], protocol, fill, is_test=True)
     valid_all = apply_protocol(frames["valid"], protocol, fill)
@@ -257,8 +344,12 @@ def make_split(name: str="valid_test", library: str="14H", protocol: str="offici
         train = pr.pool[["variant", "sequence", "label"]].assign(n_replicates=np.nan)
         valid = valid_all
         note = (f"train: {len(train)} AbBiBench 14H chains absent from valid/test, labels = isotonic map of binding_score onto mean "
-                f"pred_aff (fit on {pr.stats['n_overlap_fully_measured']} overlap variants, residual RMSE {pr.stats['residual_rmse']:.3f}); "
+                f"pred_aff (fit on {pr.stats['n_overlap_fully_measured']} overlap variants, 5-fold CV residual RMSE {pr.stats['cv_residual_rmse']:.3f} "
+                f"on a label sd of {pr.stats['label_sd_overlap']:.3f}); "
                 f"penalty chosen on 14H valid; test: 14H test")
+    elif name == "biotransfer":
+        train, valid = apply_protocol(frames["train"], protocol, fill), valid_all
+        note = f"biotransfer's split: train on {library}_train, penalty chosen on {library}_valid, test on {library}_test (NaN fill over all three)"
     else:
         seqs = valid_all.sequence.drop_duplicates().to_numpy()
         held = set(seqs[np.random.default_rng(seed).permutation(len(seqs))[: round(valid_fraction * len(seqs))]])
@@ -267,7 +358,7 @@ def make_split(name: str="valid_test", library: str="14H", protocol: str="offici
     check_leakage(train=train, valid=valid, test=test)
     return AffinitySplit(name, library, protocol, train.reset_index(drop=True), valid.reset_index(drop=True), test.reset_index(drop=True), note)
 
-# %% ../nbs/03_affinity.ipynb #736c3e40
+# %% ../nbs/03_affinity.ipynb #cf8f73d5
 FRACTIONS = (0.2, 0.4, 0.8, 1.0)
 RUN_COLUMNS = ["tower", "mode", "protocol", "fraction", "seed", "spearman", "recall_top10", "n_train", "n_test", "split", "library", "alpha"]
 
@@ -296,39 +387,50 @@ def bootstrap_table(runs: pd.DataFrame, preds: dict, y_test, base: str="base", c
                     seed: int=0, higher_is_better: bool=False) -> pd.DataFrame:
     "Per tower and fraction: mean ± sd over seeds, bootstrap 95 % CI of the seed-mean on the test set, and CLIP − base (paired)."
     y = np.asarray(y_test, float); n = len(y)
-    rng = np.random.default_rng(seed); boots = [rng.integers(0, n, n) for _ in range(n_boot)]
+    boots = np.random.default_rng(seed).integers(0, n, (n_boot, n))   # the same resamples for every tower: paired
+    truth = resample_truth(y, boots, higher_is_better=higher_is_better)
+    per_run = {key: score_resamples(truth, p, boots, higher_is_better) for key, p in preds.items()}  # metrics once per run
     out = []
     for (tower, fr), g in runs.groupby(["tower", "fraction"]):
         seeds = sorted(g.seed)
         row = {"tower": tower, "fraction": fr, "n_seeds": len(seeds), "n_train": int(g.n_train.mean())}
         for m in ("spearman", "recall_top10"):
             row[f"{m}_mean"], row[f"{m}_sd"] = g[m].mean(), g[m].std(ddof=1) if len(g) > 1 else 0.0
-            bs = [np.mean([score(y[b], preds[(tower, fr, s)][b], higher_is_better)[m] for s in seeds]) for b in boots]
+            bs = np.mean([per_run[(tower, fr, s)][m] for s in seeds], axis=0)
             row[f"{m}_ci_lo"], row[f"{m}_ci_hi"] = np.percentile(bs, [2.5, 97.5])
-            if tower == clip and (base, fr, seeds[0]) in preds:
-                d = [np.mean([score(y[b], preds[(clip, fr, s)][b], higher_is_better)[m] - score(y[b], preds[(base, fr, s)][b], higher_is_better)[m]
-                              for s in seeds]) for b in boots]
-                row[f"{m}_diff_vs_base"] = np.mean([score(y, preds[(clip, fr, s)], higher_is_better)[m] - score(y, preds[(base, fr, s)], higher_is_better)[m] for s in seeds])
+            if tower == clip and all((base, fr, s) in preds for s in seeds):
+                d = bs - np.mean([per_run[(base, fr, s)][m] for s in seeds], axis=0)
+                row[f"{m}_diff_vs_base"] = g[m].mean() - runs[(runs.tower == base) & (runs.fraction == fr) & runs.seed.isin(seeds)][m].mean()
                 row[f"{m}_diff_ci_lo"], row[f"{m}_diff_ci_hi"] = np.percentile(d, [2.5, 97.5])
         out.append(row)
     return pd.DataFrame(out)
 
-# %% ../nbs/03_affinity.ipynb #962f6a45
+# %% ../nbs/03_affinity.ipynb #df2242a1
 class _RegressionData(torch.utils.data.Dataset):
     def __init__(self, seqs, labels, tok):
         self.enc = tok(list(seqs), truncation=True, max_length=512); self.y = np.asarray(labels, np.float32)
     def __len__(self): return len(self.y)
     def __getitem__(self, i): return {"input_ids": self.enc["input_ids"][i], "labels": self.y[i]}
 
+def training_precision(precision: str="auto") -> dict:
+    "TrainingArguments precision flags: the GPU's mixed precision, or bf16 autocast on a CPU with native bf16, or none (fp32)."
+    from esm2_ab_clip.clip import precision_flags
+    if precision == "fp32": return {}
+    if torch.cuda.is_available(): return precision_flags() if precision == "auto" else {precision: True}
+    return {"bf16": True, "use_cpu": True} if resolve_precision("cpu", precision) == "bf16" else {}  # the Trainer wants use_cpu for CPU bf16
+
 def finetune_regressor(checkpoint: str|os.PathLike, tokenizer, train: pd.DataFrame, valid: pd.DataFrame, test: pd.DataFrame,
                        seed: int=0, out: str|os.PathLike|None=None, epochs: float=5, lr: float=2e-5, batch_size: int=32,
-                       higher_is_better: bool=False, progress: bool=False, **kwargs) -> tuple[dict, np.ndarray]:
+                       higher_is_better: bool=False, progress: bool=False, precision: str="auto",
+                       standardize: bool=True, # z-score the labels on `train` (predictions are mapped back)
+                       **kwargs) -> tuple[dict, np.ndarray]:
     "Fine-tune `checkpoint` as a 1-output regressor; return the test metrics and predictions of the best (valid Spearman) model."
     import tempfile
     from transformers import AutoModelForSequenceClassification, DataCollatorWithPadding, Trainer, TrainingArguments
-    from esm2_ab_clip.clip import precision_flags
     set_seed(seed)
     model = AutoModelForSequenceClassification.from_pretrained(checkpoint, num_labels=1)
+    mu, sd = (float(train.label.mean()), float(train.label.std()) or 1.0) if standardize else (0.0, 1.0)
+    z = lambda d: (d.label - mu) / sd
     def metrics(p): return {"spearman": score(p.label_ids, p.predictions.reshape(-1), higher_is_better)["spearman"]}
     with tempfile.TemporaryDirectory() as tmp:
         args = TrainingArguments(output_dir=str(out or tmp), seed=seed, data_seed=seed, learning_rate=lr, num_train_epochs=epochs,
@@ -336,15 +438,46 @@ def finetune_regressor(checkpoint: str|os.PathLike, tokenizer, train: pd.DataFra
                                  lr_scheduler_type="cosine", warmup_steps=0.1, eval_strategy="epoch", save_strategy="epoch",
                                  save_total_limit=1, load_best_model_at_end=True, metric_for_best_model="spearman",
                                  greater_is_better=True, report_to="none", disable_tqdm=not progress, logging_strategy="epoch",
-                                 save_only_model=True, **{**precision_flags(), **kwargs})
-        tr = Trainer(model=model, args=args, train_dataset=_RegressionData(train.sequence, train.label, tokenizer),
-                     eval_dataset=_RegressionData(valid.sequence, valid.label, tokenizer),
+                                 save_only_model=True, **{**training_precision(precision), **kwargs})
+        tr = Trainer(model=model, args=args, train_dataset=_RegressionData(train.sequence, z(train), tokenizer),
+                     eval_dataset=_RegressionData(valid.sequence, z(valid), tokenizer),
                      data_collator=DataCollatorWithPadding(tokenizer), compute_metrics=metrics)
         tr.train()
-        pred = tr.predict(_RegressionData(test.sequence, test.label, tokenizer)).predictions.reshape(-1)
+        pred = tr.predict(_RegressionData(test.sequence, z(test), tokenizer)).predictions.reshape(-1) * sd + mu
     return score(test.label.to_numpy(), pred, higher_is_better), pred
 
-# %% ../nbs/03_affinity.ipynb #e0a8a6e3
+# %% ../nbs/03_affinity.ipynb #56ed31af
+def checkpoint_hash(checkpoint: str|os.PathLike) -> str:
+    "SHA-256 (12 hex) of a Hugging Face checkpoint folder's weight files."
+    files = sorted(Path(checkpoint).glob("*.safetensors")) + sorted(Path(checkpoint).glob("*.bin"))
+    if not files: raise FileNotFoundError(f"{checkpoint}: no *.safetensors or *.bin weights; save the tower with save_pretrained first")
+    return hashlib.sha256("".join(file_sha256(f) for f in files).encode()).hexdigest()[:12]
+
+def run_finetune_study(split: AffinitySplit, checkpoints: dict, # tower name -> (checkpoint folder, tokenizer)
+                       out_dir: str|os.PathLike, # one .npz per finished run (resume)
+                       fractions=(0.2,), seeds=range(3), higher_is_better: bool=False, progress: bool=True, **kwargs,
+                      ) -> tuple[pd.DataFrame, dict]:
+    "Fine-tuning runs for every tower × fraction × seed (resumable); per-run rows and test predictions, as `run_probe_study`."
+    out_dir = Path(out_dir); out_dir.mkdir(parents=True, exist_ok=True)
+    hashes = {t: checkpoint_hash(c) for t, (c, _) in checkpoints.items()}
+    rows, preds = [], {}
+    jobs = [(t, fr, sd) for t in checkpoints for fr in fractions for sd in seeds]
+    for tower, fr, sd in tqdm(jobs, disable=not progress, desc=f"finetune {split.library} {split.name} {split.protocol}"):
+        labels = "z" if kwargs.get("standardize", True) else "raw"
+        f = out_dir/f"{split.library}_{split.name}_{split.protocol}-{tower}-{hashes[tower]}-{labels}-f{fr}-s{sd}.npz"
+        if not f.exists():
+            tr = sample_fraction(split.train, fr, sd); t0 = time.time()
+            _, p = finetune_regressor(checkpoints[tower][0], checkpoints[tower][1], tr, split.valid, split.test, seed=sd,
+                                      higher_is_better=higher_is_better, **kwargs)
+            with atomic_path(f) as tmp:
+                with open(tmp, "wb") as fh: np.savez(fh, pred=p, n_train=len(tr), seconds=time.time() - t0)
+        z = np.load(f); preds[(tower, fr, sd)] = z["pred"]
+        rows.append({"tower": tower, "mode": "finetune", "protocol": split.protocol, "fraction": fr, "seed": sd,
+                     **score(split.test.label.to_numpy(), z["pred"], higher_is_better), "n_train": int(z["n_train"]),
+                     "n_test": len(split.test), "split": split.name, "library": split.library, "alpha": np.nan})
+    return pd.DataFrame(rows, columns=RUN_COLUMNS), preds
+
+# %% ../nbs/03_affinity.ipynb #3b7d6d94
 def evaluate_csv(path: str|os.PathLike, seq_col: str, label_col: str, higher_is_better: bool=False,
                  towers: dict|None=None, # name -> (model, tokenizer); default: base AntiBERTy only
                  prefix: str="", suffix: str="", light_chain: str="", # flanks / a light chain appended to every sequence
@@ -373,9 +506,10 @@ def evaluate_csv(path: str|os.PathLike, seq_col: str, label_col: str, higher_is_
     return runs, bootstrap_table(runs, preds, split.test.label, base=base, clip=[t for t in towers if t != base][0] if len(towers) > 1 else "clip",
                                  higher_is_better=higher_is_better, n_boot=300)
 
-# %% ../nbs/03_affinity.ipynb #ba2c97eb
+# %% ../nbs/03_affinity.ipynb #d489d437
 STUDIES = (("14H", "abbibench_pool", "official"), ("14H", "valid_test", "official"), ("14H", "valid_test", "paper"),
            ("14L", "valid_test", "official"))
+PAPER_STUDIES = (("14H", "biotransfer", "official"), ("14H", "biotransfer", "paper"), ("14L", "biotransfer", "official"))
 
 def subsample_split(sp: AffinitySplit, max_variants: int, seed: int=0) -> AffinitySplit:
     "At most `max_variants` distinct sequences per part of a split (seeded), for quick runs."
@@ -390,6 +524,17 @@ def format_table(t: pd.DataFrame) -> pd.DataFrame:
     out["clip_minus_base_spearman"] = t.apply(lambda r: f"{r.spearman_diff_vs_base:+.3f} [{r.spearman_diff_ci_lo:+.3f}, {r.spearman_diff_ci_hi:+.3f}]"
                                               if has and r.tower == "clip" and r.spearman_diff_vs_base == r.spearman_diff_vs_base else "", axis=1)
     return out[["tower", "fraction", "n_train", "spearman", "recall_top10", "clip_minus_base_spearman"]]
+
+RUN_KEY = ["tower", "mode", "protocol", "split", "library", "fraction", "seed"]
+
+def save_runs(runs: pd.DataFrame, path: str|os.PathLike) -> pd.DataFrame:
+    "Merge per-run rows into the CSV at `path` (a rerun replaces rows with the same tower, mode, split, fraction, seed); atomic."
+    path = Path(path)
+    old = pd.read_csv(path) if path.exists() else pd.DataFrame(columns=RUN_COLUMNS)
+    keep = old.merge(runs[RUN_KEY].drop_duplicates(), on=RUN_KEY, how="left", indicator=True)
+    merged = pd.concat([old[(keep["_merge"] == "left_only").to_numpy()], runs], ignore_index=True)[RUN_COLUMNS]
+    with atomic_path(path) as tmp: merged.to_csv(tmp, index=False)
+    return merged
 
 def affinity_study(features: dict, # tower name -> callable(list[str]) -> N x D ("base", "clip", "onehot")
                    out_dir: str|os.PathLike, studies=STUDIES, fractions=FRACTIONS, seeds=range(5), n_boot: int=1000,
@@ -406,7 +551,7 @@ def affinity_study(features: dict, # tower name -> callable(list[str]) -> N x D 
         notes[key] = sp.note
         tables[key].to_csv(out_dir/f"table_{key}.csv", index=False); all_runs.append(runs)
     runs_all = pd.concat(all_runs, ignore_index=True)
-    runs_all.to_csv(out_dir/"affinity_runs.csv", index=False)
+    save_runs(runs_all, out_dir/"affinity_runs.csv")
     md = []
     for key, t in tables.items(): md += [f"### {key}", "", notes[key], "", format_table(t).to_markdown(index=False), ""]
     (out_dir/"affinity_tables.md").write_text("\n".join(md))

@@ -13,9 +13,10 @@ from fastcore.script import call_parse, store_true
 from .core import data_dir, output_dir, write_json, set_seed
 
 # %% auto #0
-__all__ = ['PAPER_TOWER', 'COMMANDS', 'RunDirs', 'resolve_tower', 'check_paper_setup', 'stage_ingest', 'stage_embed',
-           'stage_train', 'stage_evaluate', 'write_report', 'run_all', 'ingest_cli', 'embed_cli', 'train_cli',
-           'evaluate_cli', 'run_cli', 'embed_seqs_cli', 'read_sequences', 'write_sequence_embeddings', 'main']
+__all__ = ['PAPER_TOWER', 'PAPER_ENCODER', 'COMMANDS', 'RunDirs', 'resolve_tower', 'check_paper_setup', 'stage_ingest',
+           'stage_embed', 'stage_train', 'stage_evaluate', 'write_report', 'run_all', 'ingest_cli', 'embed_cli',
+           'train_cli', 'evaluate_cli', 'run_cli', 'embed_seqs_cli', 'read_sequences', 'write_sequence_embeddings',
+           'main']
 
 # %% ../nbs/cli.ipynb #f78d094b
 @dataclass
@@ -47,17 +48,23 @@ def resolve_tower(name: str):
     if name.startswith("tiny-"): return tiny_tower(name.removeprefix("tiny-"), hidden=32, layers=2, seed=0)
     return load_tower(name)
 
-def check_paper_setup(tower: str=PAPER_TOWER, esmif1_checkpoint: str|None=None) -> None:
-    "Fail fast, naming what to download and where, when the paper's models are not available."
+PAPER_ENCODER = "esm-if1"
+
+def check_paper_setup(tower: str=PAPER_TOWER, esmif1_checkpoint: str|None=None, data=None) -> None:
+    "Fail fast, naming what to download and where, when the paper's models or data are not available (downloads the 14H/14L CSVs when online)."
     problems = []
     try: resolve_tower(tower)
     except OSError as e: problems.append(str(e))
     from esm2_ab_clip.structure import ESMIF1_NAME, ESMIF1_URL
+    from esm2_ab_clip.affinity import download_li2023
     import torch
     ck = Path(esmif1_checkpoint) if esmif1_checkpoint else Path(torch.hub.get_dir())/"checkpoints"/f"{ESMIF1_NAME}.pt"
     if not ck.exists():
         problems.append(f"ESM-IF1 weights not found at {ck}: download {ESMIF1_URL} and put it there (or pass --esmif1-checkpoint)")
-    if problems: raise SystemExit("--paper needs the paper's models, which are not available here:\n  - " + "\n  - ".join(problems))
+    for lib in ("14H", "14L"):
+        try: download_li2023(lib, ("train", "valid", "test"), root=data)
+        except (FileNotFoundError, ValueError) as e: problems.append(str(e))
+    if problems: raise SystemExit("--paper needs the paper's models and data, which are not available here:\n  - " + "\n  - ".join(problems))
 
 # %% ../nbs/cli.ipynb #f0c978dd
 def stage_ingest(out, data=None, max_structures: int=0, seed: int=42, resolution: float=2.5, species: str|None=None,
@@ -110,11 +117,11 @@ def stage_train(out, tower: str="antiberty", seeds="0,1,2", epochs: float=5, bat
 
 def stage_evaluate(out, tower: str="antiberty", clip_seed: int=0, quick: bool=False, seeds: int=5, force: bool=False,
                    csv: str|None=None, seq_col: str="sequence", label_col: str="label", higher_is_better: bool=False,
-                   prefix: str="", suffix: str="", data=None, progress: bool=True) -> dict:
+                   prefix: str="", suffix: str="", data=None, progress: bool=True, paper: bool=False) -> dict:
     "Stage 4: binding-affinity probe study, base vs CLIP tower vs one-hot (notebook 03); or your own CSV."
     from transformers import AutoModel, AutoTokenizer
     from esm2_ab_clip.affinity import (affinity_study, cached_embeddings, onehot_encode, plot_learning_curves, evaluate_csv,
-                                       format_table, STUDIES, FRACTIONS, verdict_at)
+                                       format_table, STUDIES, PAPER_STUDIES, FRACTIONS, verdict_at)
     d = RunDirs(Path(out)); d.affinity.mkdir(parents=True, exist_ok=True)
     towers = {"base": resolve_tower(tower)}
     clip_tower = d.seed_dir(clip_seed)/"tower"
@@ -132,11 +139,11 @@ def stage_evaluate(out, tower: str="antiberty", clip_seed: int=0, quick: bool=Fa
     cache = d.affinity/"embedding_cache"
     feats = {n: (lambda s, mt=mt, n=n: cached_embeddings(mt[0], mt[1], s, cache, name=n, progress=progress)) for n, mt in towers.items()}
     feats["onehot"] = onehot_encode
-    studies = (("14H", "valid_test", "official"),) if quick else STUDIES
+    studies = (("14H", "valid_test", "official"),) if quick else PAPER_STUDIES if paper else STUDIES
     runs, tables, notes = affinity_study(feats, d.affinity, studies, FRACTIONS, range(1 if quick else seeds),
                                          n_boot=200 if quick else 1000, max_variants=400 if quick else None, root=data, progress=progress)
     plot_learning_curves(tables, d.affinity/"learning_curves.png")
-    key = "14H_valid_test_official" if quick else "14H_abbibench_pool_official"
+    key = "_".join(studies[0])
     write_json({"notes": notes, "verdict_20pct": verdict_at(tables, key, 0.2)}, d.affinity/"summary.json")
     return {"runs": str(d.affinity/"affinity_runs.csv"), "verdict": verdict_at(tables, key, 0.2)}
 
@@ -152,8 +159,9 @@ def write_report(out) -> Path:
               excl.groupby(["stage", "reason"]).size().rename("entries").reset_index().to_markdown(index=False), ""]
     from esm2_ab_clip.structure import read_store
     from esm2_ab_clip.sabdab import SPLITS
-    emb = {s: read_store(d.embeddings, "proteinmpnn", s) for s in SPLITS}
-    lines += ["## 2. Structure embeddings (notebook 01)", "",
+    encoder = next((e for e in ("proteinmpnn", "esm-if1") if (d.embeddings/e).exists()), "proteinmpnn")
+    emb = {s: read_store(d.embeddings, encoder, s) for s in SPLITS}
+    lines += ["## 2. Structure embeddings (notebook 01)", "", f"Encoder: {encoder}.", "",
               pd.DataFrame({s: {"entries": e.id.nunique(), "chains": int((e.status == "ok").sum()), "failed entries": int((e.status == "failed").sum())}
                             for s, e in emb.items()}).T.to_markdown(), ""]
     rows = []
@@ -172,19 +180,20 @@ def write_report(out) -> Path:
     return p
 
 def run_all(out, quick: bool=False, paper: bool=False, force: bool=False, data=None, tower: str|None=None,
-            max_structures: int|None=None, epochs: float|None=None, seeds: str|None=None, progress: bool=True) -> Path:
-    "ingest → embed → train → evaluate → report."
+            max_structures: int|None=None, epochs: float|None=None, seeds: str|None=None, progress: bool=True,
+            esmif1_checkpoint: str|None=None) -> Path:
+    "ingest → embed → train → evaluate → report; `paper=True` uses ESM2-8M, ESM-IF1, human antibodies and biotransfer's 14H/14L splits."
     t0 = time.time()
     if paper:
-        check_paper_setup()
-        raise SystemExit("--paper: the models are present, but the online SAbDab/14H download path is not wired into `run` yet; "
-                         "run notebook 00 with `ingest` on a downloaded SAbDab folder and pass --tower facebook/esm2_t6_8M_UR50D")
-    tower = tower or "antiberty"
+        tower = tower or PAPER_TOWER
+        check_paper_setup(tower, esmif1_checkpoint, data)
+    tower, encoder = tower or "antiberty", PAPER_ENCODER if paper else "proteinmpnn"
     ms = max_structures if max_structures is not None else (120 if quick else 0)
-    stage_ingest(out, data, max_structures=ms, force=force)
-    stage_embed(out, force=force, progress=progress)
-    stage_train(out, tower, seeds or ("0" if quick else "0,1,2"), epochs if epochs is not None else (1 if quick else 5), force=force, progress=progress)
-    stage_evaluate(out, tower, quick=quick, force=force, data=data, progress=progress)
+    stage_ingest(out, data, max_structures=ms, species="homo sapiens" if paper else None, force=force)
+    stage_embed(out, encoder, force=force, esmif1_checkpoint=esmif1_checkpoint, progress=progress)
+    stage_train(out, tower, seeds or ("0" if quick else "0,1,2"), epochs if epochs is not None else (1 if quick else 5), encoder=encoder,
+                force=force, progress=progress)
+    stage_evaluate(out, tower, quick=quick, force=force, data=data, progress=progress, paper=paper)
     p = write_report(out)
     _say(f"run finished in {time.time() - t0:.0f} s: {p}")
     return p
@@ -234,23 +243,25 @@ def evaluate_cli(out: str="runs/demo", # run directory (reads clip/seed*/tower, 
                  prefix: str="", # --csv: N-terminal flank added to every sequence
                  suffix: str="", # --csv: C-terminal flank (or linker + light chain) added to every sequence
                  data: str=None, # data directory
+                 paper: store_true=False, # biotransfer's train/valid/test split of 14H and 14L (the train CSVs are downloaded)
                  force: store_true=False): # redo even when the outputs exist
     "Stage 4: binding-affinity evaluation (probe mode): base vs CLIP tower vs one-hot, or your own CSV."
-    r = stage_evaluate(out, tower, clip_seed, quick, seeds, force, csv, seq_col, label_col, higher_is_better, prefix, suffix, data)
+    r = stage_evaluate(out, tower, clip_seed, quick, seeds, force, csv, seq_col, label_col, higher_is_better, prefix, suffix, data, paper=paper)
     if "verdict" in r: print(r["verdict"])
 
 @call_parse
 def run_cli(out: str="runs/demo", # run directory
             quick: store_true=False, # 120 structures, 1 epoch, 1 seed, probe mode on a 14H subsample: a few minutes on 2 CPUs
-            paper: store_true=False, # the paper's set-up (ESM2-8M, ESM-IF1, SAbDab and 14H downloaded): fails fast when missing
+            paper: store_true=False, # the paper's set-up: ESM2-8M, ESM-IF1, human SAbDab entries, biotransfer's 14H/14L CSVs (downloaded); fails fast when missing
             tower: str=None, # override the sequence tower (default antiberty)
             max_structures: int=None, # override the number of structures (0: all)
             epochs: float=None, # override the CLIP epochs
             seeds: str=None, # override the CLIP seeds, e.g. "0,1,2"
             data: str=None, # data directory
+            esmif1_checkpoint: str=None, # --paper: local ESM-IF1 .pt (default: the torch hub cache)
             force: store_true=False): # redo every stage
     "The whole study: ingest → embed → train → evaluate, then report.md and plots in the run directory."
-    run_all(out, quick, paper, force, data, tower, max_structures, epochs, seeds)
+    run_all(out, quick, paper, force, data, tower, max_structures, epochs, seeds, esmif1_checkpoint=esmif1_checkpoint)
 
 @call_parse
 def embed_seqs_cli(input: str=None, # FASTA file, or CSV with a sequence column (required)
