@@ -19,8 +19,8 @@ __all__ = ['LI2023_DIR', 'FLANKS', 'WILD_TYPE', 'BIOTRANSFER_COMMIT', 'BIOTRANSF
            'ABBIBENCH_FILE', 'PRECISIONS', 'AA20', 'ALPHAS', 'SPLIT_NAMES', 'FRACTIONS', 'RUN_COLUMNS', 'STUDIES',
            'PAPER_STUDIES', 'RUN_KEY', 'full_sequence', 'li2023_path', 'download_li2023', 'read_li2023',
            'nan_fill_median', 'apply_protocol', 'PoolResult', 'isotonic_cv_residuals', 'abbibench_pool',
-           'check_leakage', 'sample_fraction', 'top_recall', 'score', 'sort_rows', 'ResampledTruth', 'resample_truth',
-           'score_resamples', 'tower_checksum', 'cpu_has_bf16', 'resolve_precision', 'embed_sequences',
+           'check_leakage', 'sample_fraction', 'sort_rows', 'ResampledTruth', 'resample_truth', 'score_resamples',
+           'top_recall', 'score', 'tower_checksum', 'cpu_has_bf16', 'resolve_precision', 'embed_sequences',
            'cached_embeddings', 'onehot_encode', 'ridge_path', 'ridge_probe', 'AffinitySplit', 'make_split',
            'run_probe_study', 'bootstrap_table', 'training_precision', 'finetune_regressor', 'checkpoint_hash',
            'run_finetune_study', 'evaluate_csv', 'subsample_split', 'format_table', 'save_runs', 'affinity_study',
@@ -172,22 +172,7 @@ def sample_fraction(frame: pd.DataFrame, fraction: float, seed: int) -> pd.DataF
     keep = np.random.default_rng(seed).permutation(len(seqs))[: max(1, round(fraction * len(seqs)))]
     return frame[frame.sequence.isin(set(seqs[keep]))]
 
-# %% ../nbs/03_affinity.ipynb #3c720ac2
-def top_recall(y_true, y_pred, frac: float=0.1, higher_is_better: bool=False) -> float:
-    "Overlap of the predicted and the measured top `frac` (tightest binders), divided by their count."
-    y_true, y_pred = np.asarray(y_true, float), np.asarray(y_pred, float)
-    k = max(1, int(round(frac * len(y_true))))
-    sgn = -1 if higher_is_better else 1
-    top_true = set(np.argsort(sgn * y_true, kind="stable")[:k]); top_pred = set(np.argsort(sgn * y_pred, kind="stable")[:k])
-    return len(top_true & top_pred) / k
-
-def score(y_true, y_pred, higher_is_better: bool=False) -> dict:
-    "The evaluation metrics used everywhere: Spearman ρ and top-10 % recall."
-    from scipy.stats import spearmanr
-    rho = spearmanr(y_true, y_pred)[0]
-    return {"spearman": float(rho) if rho == rho else 0.0, "recall_top10": top_recall(y_true, y_pred, 0.1, higher_is_better)}
-
-# %% ../nbs/03_affinity.ipynb #8e2714d8
+# %% ../nbs/03_affinity.ipynb #f65c6401
 def sort_rows(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # (B x n ranks, B x n order)
     "Per row: tie-averaged ranks (1-based, as `scipy.stats.rankdata`) and the stable ascending order."
     B, n = A.shape
@@ -205,6 +190,13 @@ def _row_pearson(a: np.ndarray, b: np.ndarray) -> np.ndarray:  # B
     den = np.sqrt((a * a).sum(1) * (b * b).sum(1))
     return np.where(den > 0, (a * b).sum(1) / np.where(den > 0, den, 1), 0.0)
 
+def _ranks_and_top(A: np.ndarray, k: int, higher_is_better: bool) -> tuple[np.ndarray, np.ndarray]:  # (B x n ranks, B x n mask)
+    "Ascending tie-averaged ranks of each row and the mask of its k best entries (lowest, or highest when `higher_is_better`)."
+    ranks, order = sort_rows(-A if higher_is_better else A)
+    if higher_is_better: ranks = A.shape[1] + 1 - ranks                   # ranks of A itself, ascending
+    top = np.zeros(A.shape, bool); np.put_along_axis(top, order[:, :k], True, 1)
+    return ranks, top
+
 @dataclass
 class ResampledTruth:
     "The measured labels on every resample, sorted once: ranks and top-k mask (B x n each)."
@@ -213,20 +205,27 @@ class ResampledTruth:
 def resample_truth(y_true, boots: np.ndarray, # B x n indices into the test set
                    frac: float=0.1, higher_is_better: bool=False) -> ResampledTruth:
     "Sort the measured labels of each resample once, for `score_resamples`."
-    Y = np.asarray(y_true, float)[boots]; k = max(1, int(round(frac * boots.shape[1])))
-    ranks, _ = sort_rows(Y); _, order = sort_rows(-Y if higher_is_better else Y)
-    top = np.zeros(Y.shape, bool); np.put_along_axis(top, order[:, :k], True, 1)
-    return ResampledTruth(ranks, top, k)
+    k = max(1, int(round(frac * boots.shape[1])))
+    return ResampledTruth(*_ranks_and_top(np.asarray(y_true, float)[boots], k, higher_is_better), k)
 
 def score_resamples(truth: ResampledTruth, y_pred, boots: np.ndarray, higher_is_better: bool=False) -> dict:  # metric -> B
-    "Spearman ρ and top-10 % recall of `y_pred` on every resample; row b equals `score(y[boots[b]], y_pred[boots[b]])`."
-    P = np.asarray(y_pred, float)[boots]
-    ranks, order = sort_rows(-P if higher_is_better else P)
-    if higher_is_better: ranks = P.shape[1] + 1 - ranks                   # ranks of P itself, ascending
-    top = np.zeros(P.shape, bool); np.put_along_axis(top, order[:, :truth.k], True, 1)
+    "Spearman ρ and top-k recall (k from `truth`) of `y_pred` on every resample `boots[b]` of the test set."
+    ranks, top = _ranks_and_top(np.asarray(y_pred, float)[boots], truth.k, higher_is_better)
     return {"spearman": _row_pearson(truth.ranks, ranks), "recall_top10": (top & truth.top).sum(1) / truth.k}
 
-# %% ../nbs/03_affinity.ipynb #6b3d4117
+def _score_once(y_true, y_pred, frac: float, higher_is_better: bool) -> dict:
+    idx = np.arange(len(y_true))[None]
+    return {m: float(v[0]) for m, v in score_resamples(resample_truth(y_true, idx, frac, higher_is_better), y_pred, idx, higher_is_better).items()}
+
+def top_recall(y_true, y_pred, frac: float=0.1, higher_is_better: bool=False) -> float:
+    "Overlap of the predicted and the measured top `frac` (tightest binders), divided by their count."
+    return _score_once(y_true, y_pred, frac, higher_is_better)["recall_top10"]
+
+def score(y_true, y_pred, higher_is_better: bool=False) -> dict:
+    "The evaluation metrics used everywhere: Spearman ρ and top-10 % recall."
+    return _score_once(y_true, y_pred, 0.1, higher_is_better)
+
+# %% ../nbs/03_affinity.ipynb #98d9db7a
 def tower_checksum(model) -> str:
     "A short checksum of a tower's weights (cache key)."
     h = hashlib.sha256()
@@ -293,7 +292,7 @@ def onehot_encode(seqs: list[str]) -> np.ndarray:  # N x (L_max * 21)
         for i, a in enumerate(s): X[n, i, idx.get(a, 20)] = 1
     return X.reshape(len(seqs), -1)
 
-# %% ../nbs/03_affinity.ipynb #498ce55f
+# %% ../nbs/03_affinity.ipynb #6f9c80be
 ALPHAS = tuple(np.logspace(-2, 5, 15))
 
 def ridge_path(Xtr, # N x D training features
@@ -320,7 +319,7 @@ def ridge_probe(Xtr, ytr, Xva, yva, Xte, alphas=ALPHAS, higher_is_better: bool=F
     best = int(np.argmax(s_va))            # the first of equally good penalties
     return P[best, len(Xva):], float(alphas[best])
 
-# %% ../nbs/03_affinity.ipynb #d256f90d
+# %% ../nbs/03_affinity.ipynb #52390318
 SPLIT_NAMES = ("abbibench_pool", "valid_test", "biotransfer")
 
 @dataclass
@@ -358,7 +357,7 @@ def make_split(name: str="valid_test", library: str="14H", protocol: str="offici
     check_leakage(train=train, valid=valid, test=test)
     return AffinitySplit(name, library, protocol, train.reset_index(drop=True), valid.reset_index(drop=True), test.reset_index(drop=True), note)
 
-# %% ../nbs/03_affinity.ipynb #cf8f73d5
+# %% ../nbs/03_affinity.ipynb #51b15215
 FRACTIONS = (0.2, 0.4, 0.8, 1.0)
 RUN_COLUMNS = ["tower", "mode", "protocol", "fraction", "seed", "spearman", "recall_top10", "n_train", "n_test", "split", "library", "alpha"]
 
@@ -405,7 +404,7 @@ def bootstrap_table(runs: pd.DataFrame, preds: dict, y_test, base: str="base", c
         out.append(row)
     return pd.DataFrame(out)
 
-# %% ../nbs/03_affinity.ipynb #df2242a1
+# %% ../nbs/03_affinity.ipynb #a4e5eaf0
 class _RegressionData(torch.utils.data.Dataset):
     def __init__(self, seqs, labels, tok):
         self.enc = tok(list(seqs), truncation=True, max_length=512); self.y = np.asarray(labels, np.float32)
@@ -446,7 +445,7 @@ def finetune_regressor(checkpoint: str|os.PathLike, tokenizer, train: pd.DataFra
         pred = tr.predict(_RegressionData(test.sequence, z(test), tokenizer)).predictions.reshape(-1) * sd + mu
     return score(test.label.to_numpy(), pred, higher_is_better), pred
 
-# %% ../nbs/03_affinity.ipynb #56ed31af
+# %% ../nbs/03_affinity.ipynb #e26a7890
 def checkpoint_hash(checkpoint: str|os.PathLike) -> str:
     "SHA-256 (12 hex) of a Hugging Face checkpoint folder's weight files."
     files = sorted(Path(checkpoint).glob("*.safetensors")) + sorted(Path(checkpoint).glob("*.bin"))
@@ -462,8 +461,8 @@ def run_finetune_study(split: AffinitySplit, checkpoints: dict, # tower name -> 
     hashes = {t: checkpoint_hash(c) for t, (c, _) in checkpoints.items()}
     rows, preds = [], {}
     jobs = [(t, fr, sd) for t in checkpoints for fr in fractions for sd in seeds]
+    labels = "z" if kwargs.get("standardize", True) else "raw"
     for tower, fr, sd in tqdm(jobs, disable=not progress, desc=f"finetune {split.library} {split.name} {split.protocol}"):
-        labels = "z" if kwargs.get("standardize", True) else "raw"
         f = out_dir/f"{split.library}_{split.name}_{split.protocol}-{tower}-{hashes[tower]}-{labels}-f{fr}-s{sd}.npz"
         if not f.exists():
             tr = sample_fraction(split.train, fr, sd); t0 = time.time()
@@ -477,7 +476,7 @@ def run_finetune_study(split: AffinitySplit, checkpoints: dict, # tower name -> 
                      "n_test": len(split.test), "split": split.name, "library": split.library, "alpha": np.nan})
     return pd.DataFrame(rows, columns=RUN_COLUMNS), preds
 
-# %% ../nbs/03_affinity.ipynb #3b7d6d94
+# %% ../nbs/03_affinity.ipynb #2399e5b5
 def evaluate_csv(path: str|os.PathLike, seq_col: str, label_col: str, higher_is_better: bool=False,
                  towers: dict|None=None, # name -> (model, tokenizer); default: base AntiBERTy only
                  prefix: str="", suffix: str="", light_chain: str="", # flanks / a light chain appended to every sequence
@@ -506,7 +505,7 @@ def evaluate_csv(path: str|os.PathLike, seq_col: str, label_col: str, higher_is_
     return runs, bootstrap_table(runs, preds, split.test.label, base=base, clip=[t for t in towers if t != base][0] if len(towers) > 1 else "clip",
                                  higher_is_better=higher_is_better, n_boot=300)
 
-# %% ../nbs/03_affinity.ipynb #d489d437
+# %% ../nbs/03_affinity.ipynb #56b2ead1
 STUDIES = (("14H", "abbibench_pool", "official"), ("14H", "valid_test", "official"), ("14H", "valid_test", "paper"),
            ("14L", "valid_test", "official"))
 PAPER_STUDIES = (("14H", "biotransfer", "official"), ("14H", "biotransfer", "paper"), ("14L", "biotransfer", "official"))
