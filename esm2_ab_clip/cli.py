@@ -14,9 +14,9 @@ from .core import data_dir, output_dir, write_json, set_seed
 
 # %% auto #0
 __all__ = ['PAPER_TOWER', 'PAPER_ENCODER', 'COMMANDS', 'RunDirs', 'resolve_tower', 'check_paper_setup', 'stage_ingest',
-           'stage_embed', 'stage_train', 'stage_evaluate', 'write_report', 'run_all', 'ingest_cli', 'embed_cli',
-           'train_cli', 'evaluate_cli', 'run_cli', 'embed_seqs_cli', 'read_sequences', 'write_sequence_embeddings',
-           'main']
+           'stage_embed', 'stage_train', 'stage_evaluate', 'write_report', 'device_line', 'run_all', 'ingest_cli',
+           'embed_cli', 'train_cli', 'evaluate_cli', 'run_cli', 'embed_seqs_cli', 'read_sequences',
+           'write_sequence_embeddings', 'main']
 
 # %% ../nbs/cli.ipynb #f78d094b
 @dataclass
@@ -99,19 +99,21 @@ def stage_embed(out, encoder: str="proteinmpnn", chunk_size: int=64, force: bool
         _say(f"embed {split}: {counts[split]}")
     return counts
 
-def stage_train(out, tower: str="antiberty", seeds="0,1,2", epochs: float=5, batch_size: int=32, encoder: str="proteinmpnn",
-                force: bool=False, progress: bool=True) -> dict:
-    "Stage 3: CLIP training, one model per seed (notebook 02)."
-    from esm2_ab_clip.clip import train_clip
+def stage_train(out, tower: str="antiberty", seeds="0,1,2", epochs: float|None=None, batch_size: int|None=None, encoder: str="proteinmpnn",
+                force: bool=False, progress: bool=True, recipe: str|None=None, **options) -> dict:
+    "Stage 3: CLIP training with a recipe (default: the best on valid in notebook 02), one model per seed."
+    from esm2_ab_clip.clip import train_clip, recipe_options, DEFAULT_RECIPE
+    recipe = recipe or DEFAULT_RECIPE
+    recipe_options(recipe, epochs=epochs, batch_size=batch_size, **options)  # fail fast on an unknown recipe or option
     d = RunDirs(Path(out)); res = {}
     for seed in _seeds(seeds):
         sd = d.seed_dir(seed)
         if (sd/"metrics.json").exists() and not force:
             _say(f"train seed {seed}: {sd/'metrics.json'} exists, skipping (--force to redo)")
         else:
-            _say(f"train seed {seed}: tower {tower}, {epochs} epoch(s)")
+            _say(f"train seed {seed}: tower {tower}, recipe {recipe}" + (f", {epochs} epoch(s)" if epochs is not None else ""))
             train_clip(resolve_tower(tower), dataset=d.dataset, out=sd, encoder=encoder, store=d.embeddings, seed=seed,
-                       epochs=epochs, batch_size=batch_size, progress=progress)
+                       recipe=recipe, epochs=epochs, batch_size=batch_size, progress=progress, **options)
         res[seed] = json.loads((sd/"metrics.json").read_text())["metrics"]
     return res
 
@@ -169,8 +171,11 @@ def write_report(out) -> Path:
         m = json.loads(sd.read_text())["metrics"]
         for name, key in (("untrained", "untrained_test"), ("trained", "test")):
             rows.append({"seed": sd.parent.name, "model": name, **{k: round(m[key][k], 4) for k in
-                         ("seq2struct_top1", "struct2seq_top1", "seq2struct_top10", "seq2struct_mrr", "alignment", "n", "chance_top1")}})
-    lines += ["## 3. CLIP retrieval on the test split (notebook 02)", "", pd.DataFrame(rows).to_markdown(index=False), ""]
+                         ("seq2struct_top1", "struct2seq_top1", "seq2struct_mrr", "heavy_seq2struct_top1", "light_seq2struct_top1",
+                          "nanobody_seq2struct_top1", "fv_seq2struct_top1", "uniformity_struct", "erank_struct", "n", "chance_top1") if k in m[key]}})
+        recipe = json.loads(sd.read_text())["info"].get("recipe", "")
+    lines += ["## 3. CLIP retrieval on the test split (notebook 02)", "", f"Recipe: `{recipe if rows else ''}`.", "",
+              pd.DataFrame(rows).to_markdown(index=False), ""]
     if (d.clip/"seed0"/"history.csv").exists(): lines += [f"Training history: `clip/seed0/history.csv`.", ""]
     if (d.affinity/"affinity_tables.md").exists():
         s = json.loads((d.affinity/"summary.json").read_text()) if (d.affinity/"summary.json").exists() else {}
@@ -179,11 +184,20 @@ def write_report(out) -> Path:
     p = d.root/"report.md"; p.write_text("\n".join(lines) + "\n")
     return p
 
+def device_line() -> str:
+    "Which device the stages use: the GPU torch sees (with bf16 support), else the CPU (threads, native bf16)."
+    import torch
+    from esm2_ab_clip.affinity import cpu_has_bf16
+    if torch.cuda.is_available():
+        return f"cuda:0 ({torch.cuda.get_device_name(0)}, bf16 {'yes' if torch.cuda.is_bf16_supported() else 'no'}, torch {torch.__version__})"
+    return f"cpu ({torch.get_num_threads()} threads, native bf16 {'yes' if cpu_has_bf16() else 'no'}, torch {torch.__version__}, no GPU visible)"
+
 def run_all(out, quick: bool=False, paper: bool=False, force: bool=False, data=None, tower: str|None=None,
             max_structures: int|None=None, epochs: float|None=None, seeds: str|None=None, progress: bool=True,
-            esmif1_checkpoint: str|None=None) -> Path:
+            esmif1_checkpoint: str|None=None, recipe: str|None=None) -> Path:
     "ingest → embed → train → evaluate → report; `paper=True` uses ESM2-8M, ESM-IF1, human antibodies and biotransfer's 14H/14L splits."
     t0 = time.time()
+    _say(f"device: {device_line()}")
     if paper:
         tower = tower or PAPER_TOWER
         check_paper_setup(tower, esmif1_checkpoint, data)
@@ -191,8 +205,8 @@ def run_all(out, quick: bool=False, paper: bool=False, force: bool=False, data=N
     ms = max_structures if max_structures is not None else (120 if quick else 0)
     stage_ingest(out, data, max_structures=ms, species="homo sapiens" if paper else None, force=force)
     stage_embed(out, encoder, force=force, esmif1_checkpoint=esmif1_checkpoint, progress=progress)
-    stage_train(out, tower, seeds or ("0" if quick else "0,1,2"), epochs if epochs is not None else (1 if quick else 5), encoder=encoder,
-                force=force, progress=progress)
+    stage_train(out, tower, seeds or ("0" if quick else "0,1,2"), epochs if epochs is not None else (1 if quick else None), encoder=encoder,
+                force=force, progress=progress, recipe=recipe)
     stage_evaluate(out, tower, quick=quick, force=force, data=data, progress=progress, paper=paper)
     p = write_report(out)
     _say(f"run finished in {time.time() - t0:.0f} s: {p}")
@@ -224,11 +238,18 @@ def embed_cli(out: str="runs/demo", # run directory (reads ingest/, writes embed
 def train_cli(out: str="runs/demo", # run directory (reads ingest/ and embeddings/, writes clip/seed*/)
               tower: str="antiberty", # sequence tower: antiberty, an ESM2 hub id or folder (e.g. facebook/esm2_t6_8M_UR50D), tiny-bert
               seeds: str="0,1,2", # comma-separated seeds, one model each
-              epochs: float=5, # training epochs
-              batch_size: int=32, # per-device batch size
+              recipe: str=None, # a recipe of notebook 02 (`esm2_ab_clip.clip.RECIPES`); default: the best on valid
+              epochs: float=None, # override the recipe's training epochs
+              batch_size: int=None, # override the per-device batch size
+              lr: float=None, # override the tower's learning rate
+              head_lr: float=None, # override the heads' learning rate
+              train_layers: int=None, # override how many top tower layers train (0: frozen tower, heads only)
+              residue_weight: float=None, # override the residue-level loss weight (0: pooled loss only)
+              struct_pooling: str=None, # override the structure pooling: mean or cdr
               force: store_true=False): # retrain seeds that already have a model
     "Stage 3: CLIP training of the sequence tower against the structure embeddings."
-    stage_train(out, tower, seeds, epochs, batch_size, force=force)
+    stage_train(out, tower, seeds, epochs, batch_size, force=force, recipe=recipe, lr=lr, head_lr=head_lr, train_layers=train_layers,
+                residue_weight=residue_weight, struct_pooling=struct_pooling)
 
 @call_parse
 def evaluate_cli(out: str="runs/demo", # run directory (reads clip/seed*/tower, writes affinity/)
@@ -259,9 +280,10 @@ def run_cli(out: str="runs/demo", # run directory
             seeds: str=None, # override the CLIP seeds, e.g. "0,1,2"
             data: str=None, # data directory
             esmif1_checkpoint: str=None, # --paper: local ESM-IF1 .pt (default: the torch hub cache)
+            recipe: str=None, # CLIP recipe (default: the best on valid in notebook 02)
             force: store_true=False): # redo every stage
     "The whole study: ingest → embed → train → evaluate, then report.md and plots in the run directory."
-    run_all(out, quick, paper, force, data, tower, max_structures, epochs, seeds, esmif1_checkpoint=esmif1_checkpoint)
+    run_all(out, quick, paper, force, data, tower, max_structures, epochs, seeds, esmif1_checkpoint=esmif1_checkpoint, recipe=recipe)
 
 @call_parse
 def embed_seqs_cli(input: str=None, # FASTA file, or CSV with a sequence column (required)

@@ -16,17 +16,24 @@ import transformers
 from transformers import (AutoConfig, AutoModel, AutoTokenizer, BertConfig, BertModel, EsmConfig, EsmTokenizer,
                           PretrainedConfig, PreTrainedModel, PreTrainedTokenizerFast, Trainer, TrainingArguments, TrainerCallback)
 from transformers.utils import ModelOutput
+from tqdm.auto import tqdm
 from .core import output_dir, write_json, set_seed
 from .sabdab import load_manifest, SPLITS
-from .structure import load_embeddings, masked_mean
+from .structure import load_embeddings, masked_mean, state_dict_sha256
 
 # %% auto #0
-__all__ = ['ESM_VOCAB', 'POOLINGS', 'PAIRINGS', 'antiberty_dir', 'char_tokenizer', 'load_antiberty', 'esm_tokenizer',
-           'tiny_tower', 'load_tower', 'residue_mask', 'pool_hidden', 'distributed_world', 'clip_loss', 'AbClipConfig',
-           'AbClipOutput', 'AbClipModel', 'sequence_group', 'build_pairs', 'ClipDataset', 'ClipCollator', 'alignment',
-           'uniformity', 'retrieval_metrics', 'embed_pairs', 'evaluate_clip', 'ClipTrainer', 'precision_flags',
-           'clip_training_args', 'ClipRun', 'load_clip_split', 'train_clip', 'export_tower', 'model_card', 'save_clip',
-           'demo_clip_data']
+__all__ = ['ESM_VOCAB', 'POOLINGS', 'HEADS', 'PAIRINGS', 'STRUCT_POOLINGS', 'CHAIN_KINDS', 'SELECT_BY', 'RECIPES',
+           'DEFAULT_RECIPE', 'ABLATION_COLUMNS', 'PROBE_TARGETS', 'antiberty_dir', 'char_tokenizer', 'load_antiberty',
+           'esm_tokenizer', 'tiny_tower', 'load_tower', 'residue_mask', 'pool_hidden', 'residue_token_mask',
+           'check_per_residue', 'n_layers', 'hidden_at', 'run_top_layers', 'freeze_bottom', 'distributed_world',
+           'clip_loss', 'make_head', 'AbClipConfig', 'AbClipOutput', 'AbClipModel', 'sequence_group', 'cdr_pool',
+           'build_pairs', 'pair_residues', 'ClipDataset', 'ClipCollator', 'alignment', 'uniformity',
+           'retrieval_metrics', 'effective_rank', 'mean_cosine', 'retrieval_diagnostics', 'embed_pairs',
+           'evaluate_clip', 'ClipTrainer', 'precision_flags', 'clip_training_args', 'cache_hidden',
+           'pooled_tower_features', 'fit_heads', 'ClipRun', 'recipe_options', 'load_clip_split', 'standardization',
+           'train_clip', 'load_or_train_clip', 'export_tower', 'model_card', 'save_clip', 'demo_clip_data',
+           'ablation_table', 'best_recipe', 'dihedral', 'residue_targets', 'residue_states', 'probe_data',
+           'structure_probe']
 
 # %% ../nbs/02_clip.ipynb #b9a2af0b
 def antiberty_dir() -> Path:
@@ -122,6 +129,64 @@ def pool_hidden(hidden: torch.Tensor, # B x T x H last hidden states
     if pooling != "mean": raise ValueError(f"pooling must be one of {POOLINGS}, not {pooling!r}")
     return masked_mean(hidden, residue_mask(input_ids, attention_mask, special_ids))
 
+# %% ../nbs/02_clip.ipynb #aab21224
+def residue_token_mask(attention_mask: torch.Tensor, # B x T, 1 for real tokens
+                      ) -> torch.Tensor:  # B x T, 1 for residue tokens
+    "Residue tokens of one-token-per-residue tokenizers that wrap each sequence as [CLS] … [SEP]: every attended token but the first and the last."
+    m = attention_mask.bool().clone()
+    n = attention_mask.sum(1)
+    rows = torch.arange(len(m), device=m.device)
+    m[:, 0] = False; m[rows, (n - 1).clamp_min(0)] = False
+    return m
+
+def check_per_residue(tokenizer, seqs: list[str]) -> None:
+    "Raise when the tokenizer does not give exactly one token per residue plus two special tokens."
+    for s in seqs:
+        n = len(tokenizer(s)["input_ids"])
+        if n != len(s) + 2:
+            raise ValueError(f"the tokenizer gives {n} tokens for a sequence of {len(s)} residues ({s[:20]}…); residue alignment "
+                             "needs one token per residue wrapped in two special tokens (AntiBERTy's and ESM2's tokenizers are)")
+
+def n_layers(tower) -> int: return len(tower.encoder.layer)
+
+@torch.no_grad()
+def hidden_at(tower, input_ids: torch.Tensor, attention_mask: torch.Tensor, # B x T each
+              start: int, # 0: the embedding output; i: the output of layer i (before any final layer norm)
+             ) -> torch.Tensor:  # B x T x H
+    "The tower's hidden states entering layer `start`, i.e. what the frozen bottom of a partly frozen tower produces."
+    return tower(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True).hidden_states[start]
+
+def run_top_layers(tower, hidden: torch.Tensor, # B x T x H states entering layer `start` (`hidden_at`)
+                   attention_mask: torch.Tensor, # B x T
+                   start: int, # first layer to run
+                  ) -> torch.Tensor:  # B x T x H last hidden states
+    "Run layers `start`… of a BERT or ESM tower (and ESM's final layer norm) on cached states of its frozen bottom."
+    mask = tower._create_attention_masks(attention_mask=attention_mask, encoder_attention_mask=None, embedding_output=hidden,
+                                         encoder_hidden_states=None, cache=None)[0]
+    kw = {}
+    if getattr(tower, "rotary_embeddings", None) is not None and getattr(tower.config, "position_embedding_type", "") == "rotary":
+        pos = torch.arange(hidden.shape[1], device=hidden.device)[None]
+        kw["position_embeddings"] = tower.rotary_embeddings(hidden, pos)
+    for layer in tower.encoder.layer[start:]:
+        hidden = layer(hidden, attention_mask=mask, **kw)
+        hidden = hidden[0] if isinstance(hidden, tuple) else hidden
+    norm = getattr(tower.encoder, "emb_layer_norm_after", None)
+    return norm(hidden) if norm is not None else hidden
+
+def freeze_bottom(tower, train_layers: int|None, # top layers left trainable; None: all (and the embeddings)
+                 ) -> int:
+    "Freeze the embeddings and every layer below the top `train_layers`; return the index of the first trainable layer."
+    n = n_layers(tower)
+    if train_layers is None or train_layers >= n:
+        for p in tower.parameters(): p.requires_grad_(True)
+        return 0
+    start = n - max(train_layers, 0)
+    for name, p in tower.named_parameters():
+        k = name.split(".")
+        trainable = (k[0] == "encoder" and k[1] == "layer" and int(k[2]) >= start) or (k[0] == "encoder" and k[1] == "emb_layer_norm_after" and train_layers > 0)
+        p.requires_grad_(trainable)
+    return start
+
 # %% ../nbs/02_clip.ipynb #1555b1ae
 _GATHER_GROUP = {}
 
@@ -172,25 +237,49 @@ def clip_loss(seq: torch.Tensor, # B x P normalised sequence embeddings (this ra
         logits_s2t = logits_s2t.masked_fill(dup, float("-inf")); logits_t2s = logits_t2s.masked_fill(dup, float("-inf"))
     return (F.cross_entropy(logits_s2t, targets) + F.cross_entropy(logits_t2s, targets)) / 2
 
-# %% ../nbs/02_clip.ipynb #12c5a08b
+# %% ../nbs/02_clip.ipynb #11c799fa
+HEADS = ("linear", "mlp")
+
+def make_head(d_in: int, d_out: int, kind: str="linear", layernorm: bool=False) -> nn.Sequential:
+    "A projection head: [LayerNorm] + Linear, or [LayerNorm] + Linear-GELU-Linear (`kind='mlp'`)."
+    if kind not in HEADS: raise ValueError(f"head must be one of {HEADS}, not {kind!r}")
+    layers = [nn.LayerNorm(d_in)] if layernorm else []
+    layers += [nn.Linear(d_in, d_out, bias=False)] if kind == "linear" else [nn.Linear(d_in, d_out), nn.GELU(), nn.Linear(d_out, d_out, bias=False)]
+    return nn.Sequential(*layers)
+
 class AbClipConfig(PretrainedConfig):
-    "Configuration of `AbClipModel`: the tower's config, the dimensions, pooling and temperature."
+    "Configuration of `AbClipModel`: the tower's config, heads, structure standardisation, residue loss and freezing."
     model_type = "esm2_ab_clip"
     def __init__(self, tower_config: dict|None=None, # the sequence tower's config as a dict (with its model_type)
-                 structure_dim: int=128, # dimension of the stored structure embeddings
+                 structure_dim: int=128, # dimension of the pooled structure vectors the model reads
                  projection_dim: int=512, # shared space
-                 pooling: str="mean", # "mean" over residue tokens or "cls"
+                 pooling: str="mean", # sequence side: "mean" over residue tokens or "cls"
                  special_token_ids: list|None=None, # tokens excluded from mean pooling
                  logit_scale_init: float=math.log(1 / 0.07), logit_scale_max: float=math.log(100.0),
                  structure_encoder: str="proteinmpnn", # which embedding store the structure head reads
                  pairing: str="chain", # "chain" (each chain with its own structure embedding) or "fv"
-                 tower_name: str="", **kwargs):
+                 tower_name: str="",
+                 struct_pooling: str="mean", # how the structure vectors were pooled: "mean" or "cdr" (framework + CDR1-3 means)
+                 struct_mean: list|None=None, struct_std: list|None=None, # train-split statistics (D each): vectors are standardised
+                 head: str="linear", # "linear" or "mlp"
+                 struct_layernorm: bool=True, # LayerNorm before the structure head
+                 residue_weight: float=0.0, # weight of the residue-level loss (0: pooled loss only)
+                 residue_dim: int=128, # dimension of the per-residue structure features
+                 residue_projection_dim: int=128,
+                 residue_mean: list|None=None, residue_std: list|None=None, # train-split residue statistics
+                 max_residues: int=1024, # residues per step in the residue loss (a seeded random subset beyond)
+                 train_layers: int|None=None, # top tower layers trained (None: all, embeddings included)
+                 **kwargs):
         super().__init__(**kwargs)
         self.tower_config = tower_config or {}
         self.structure_dim, self.projection_dim, self.pooling = structure_dim, projection_dim, pooling
         self.special_token_ids = list(special_token_ids or [])
         self.logit_scale_init, self.logit_scale_max = logit_scale_init, logit_scale_max
         self.structure_encoder, self.pairing, self.tower_name = structure_encoder, pairing, tower_name
+        self.struct_pooling, self.struct_mean, self.struct_std = struct_pooling, struct_mean, struct_std
+        self.head, self.struct_layernorm = head, struct_layernorm
+        self.residue_weight, self.residue_dim, self.residue_projection_dim = residue_weight, residue_dim, residue_projection_dim
+        self.residue_mean, self.residue_std, self.max_residues, self.train_layers = residue_mean, residue_std, max_residues, train_layers
 
 @dataclass
 class AbClipOutput(ModelOutput):
@@ -199,9 +288,14 @@ class AbClipOutput(ModelOutput):
     seq_embeds: torch.Tensor|None = None     # B x P, L2-normalised
     struct_embeds: torch.Tensor|None = None  # B x P, L2-normalised
     logit_scale: torch.Tensor|None = None    # scalar (log)
+    pooled_loss: torch.Tensor|None = None
+    residue_loss: torch.Tensor|None = None
+
+def _stats_buffer(values, dim: int, fill: float) -> torch.Tensor:
+    return torch.tensor(values, dtype=torch.float32) if values is not None else torch.full((dim,), fill)
 
 class AbClipModel(PreTrainedModel):
-    "Sequence tower + projection heads + learnable temperature, trained against frozen structure embeddings."
+    "Sequence tower + projection heads (pooled, and optionally per residue) + learnable temperatures."
     config_class = AbClipConfig
     base_model_prefix = "clip"
     main_input_name = "input_ids"
@@ -209,108 +303,191 @@ class AbClipModel(PreTrainedModel):
         super().__init__(config)
         tc = AutoConfig.for_model(**config.tower_config)
         self.tower = AutoModel.from_config(tc, add_pooling_layer=False)
-        self.seq_proj = nn.Linear(tc.hidden_size, config.projection_dim, bias=False)
-        self.struct_proj = nn.Sequential(nn.LayerNorm(config.structure_dim), nn.Linear(config.structure_dim, config.projection_dim, bias=False))
+        self.seq_proj = make_head(tc.hidden_size, config.projection_dim, config.head)
+        self.struct_proj = make_head(config.structure_dim, config.projection_dim, config.head, config.struct_layernorm)
         self.logit_scale = nn.Parameter(torch.tensor(float(config.logit_scale_init)))
+        self.register_buffer("struct_mean", _stats_buffer(config.struct_mean, config.structure_dim, 0.0), persistent=True)
+        self.register_buffer("struct_std", _stats_buffer(config.struct_std, config.structure_dim, 1.0), persistent=True)
+        if config.residue_weight > 0:
+            self.seq_res_proj = nn.Linear(tc.hidden_size, config.residue_projection_dim, bias=False)
+            self.struct_res_proj = nn.Linear(config.residue_dim, config.residue_projection_dim, bias=False)
+            self.residue_logit_scale = nn.Parameter(torch.tensor(float(config.logit_scale_init)))
+            self.register_buffer("residue_mean", _stats_buffer(config.residue_mean, config.residue_dim, 0.0), persistent=True)
+            self.register_buffer("residue_std", _stats_buffer(config.residue_std, config.residue_dim, 1.0), persistent=True)
         self.post_init()
 
     def _init_weights(self, module):
         "Initialise the heads (the tower's own weights are loaded or initialised by its own class)."
-        if module is self.seq_proj or (isinstance(module, nn.Linear) and module in self.struct_proj.modules()):
+        if any(module is m for m in self.tower.modules()): return
+        if isinstance(module, nn.Linear):
             nn.init.normal_(module.weight, std=module.in_features ** -0.5)
-        elif isinstance(module, nn.LayerNorm) and module in self.struct_proj.modules():
+            if module.bias is not None: nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.LayerNorm):
             nn.init.ones_(module.weight); nn.init.zeros_(module.bias)
-        elif module is self and isinstance(getattr(module, "logit_scale", None), nn.Parameter):
-            with torch.no_grad(): module.logit_scale.fill_(self.config.logit_scale_init)
+        elif module is self:
+            with torch.no_grad():
+                module.logit_scale.fill_(self.config.logit_scale_init)
+                if hasattr(module, "residue_logit_scale"): module.residue_logit_scale.fill_(self.config.logit_scale_init)
 
     @classmethod
-    def from_tower(cls, tower: PreTrainedModel, tokenizer, structure_dim: int=128, projection_dim: int=512, pooling: str="mean",
-                   structure_encoder: str="proteinmpnn", pairing: str="chain", tower_name: str="", seed: int=0) -> "AbClipModel":
-        "A CLIP model around a (pretrained) tower, with freshly initialised heads (seeded)."
-        if pooling not in POOLINGS: raise ValueError(f"pooling must be one of {POOLINGS}")
+    def from_tower(cls, tower: PreTrainedModel, tokenizer, seed: int=0, **config) -> "AbClipModel":
+        "A CLIP model around a (pretrained) tower, with freshly initialised heads (seeded); `config`: `AbClipConfig` fields."
+        if config.get("pooling", "mean") not in POOLINGS: raise ValueError(f"pooling must be one of {POOLINGS}")
         set_seed(seed)
-        cfg = AbClipConfig(tower_config=tower.config.to_dict(), structure_dim=structure_dim, projection_dim=projection_dim,
-                           pooling=pooling, special_token_ids=tokenizer.all_special_ids, structure_encoder=structure_encoder,
-                           pairing=pairing, tower_name=tower_name or tower.config.name_or_path)
+        config.setdefault("tower_name", tower.config.name_or_path)
+        cfg = AbClipConfig(tower_config=tower.config.to_dict(), special_token_ids=tokenizer.all_special_ids, **config)
         model = cls(cfg)
         model.tower.load_state_dict(tower.state_dict())
         return model
 
-    def encode_sequences(self, input_ids, attention_mask) -> torch.Tensor:  # B x P
-        "Normalised projected sequence embeddings."
-        h = self.tower(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+    def tower_states(self, input_ids, attention_mask, hidden=None) -> torch.Tensor:  # B x T x H
+        "Last hidden states; from cached states of the frozen bottom (`hidden`, entering the first trained layer) when given."
+        if hidden is None: return self.tower(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        return run_top_layers(self.tower, hidden.to(self.seq_proj[0].weight.dtype), attention_mask, n_layers(self.tower) - self.config.train_layers)
+
+    def project_sequences(self, h, input_ids, attention_mask) -> torch.Tensor:  # B x P
         pooled = pool_hidden(h, input_ids, attention_mask, self.config.special_token_ids, self.config.pooling)
         return F.normalize(self.seq_proj(pooled), dim=-1)
 
+    def encode_sequences(self, input_ids, attention_mask, hidden=None) -> torch.Tensor:  # B x P
+        "Normalised projected sequence embeddings."
+        return self.project_sequences(self.tower_states(input_ids, attention_mask, hidden), input_ids, attention_mask)
+
     def encode_structures(self, structure_embeds) -> torch.Tensor:  # B x P
-        "Normalised projected structure embeddings."
-        return F.normalize(self.struct_proj(structure_embeds.to(self.seq_proj.weight.dtype)), dim=-1)
+        "Normalised projected structure embeddings (standardised with the stored train-split statistics first)."
+        x = (structure_embeds.float() - self.struct_mean) / self.struct_std
+        return F.normalize(self.struct_proj(x.to(self.seq_proj[0].weight.dtype)), dim=-1)
 
     def clamped_logit_scale(self) -> torch.Tensor:
         return self.logit_scale.clamp(max=self.config.logit_scale_max)
 
-    def forward(self, input_ids=None, attention_mask=None, structure_embeds=None, group_ids=None, return_loss: bool=True, **kwargs) -> AbClipOutput:
-        "Embed both sides; with `return_loss`, the symmetric contrastive loss (global batch under torchrun)."
-        s = self.encode_sequences(input_ids, attention_mask) if input_ids is not None else None
+    def residue_loss(self, h, attention_mask, residue_feats, residue_mask) -> torch.Tensor:
+        "Symmetric InfoNCE between each residue's projected hidden state and its own residue's structure feature; other residues of the batch are the negatives."
+        tok = residue_token_mask(attention_mask)                  # B x T
+        L = residue_feats.shape[1]
+        seq_h = h[:, 1:1 + L]                                     # token i+1 is residue i
+        keep = residue_mask.bool()[:, :seq_h.shape[1]] & tok[:, 1:1 + L]
+        a, b = seq_h[keep], residue_feats[:, :seq_h.shape[1]][keep]  # M x H, M x Dr
+        if len(a) > self.config.max_residues:
+            idx = torch.randperm(len(a), device=a.device)[:self.config.max_residues]; a, b = a[idx], b[idx]
+        b = (b.float() - self.residue_mean) / self.residue_std
+        za = F.normalize(self.seq_res_proj(a), dim=-1); zb = F.normalize(self.struct_res_proj(b.to(za.dtype)), dim=-1)
+        return clip_loss(za, zb, self.residue_logit_scale.clamp(max=self.config.logit_scale_max), gather=False)
+
+    def forward(self, input_ids=None, attention_mask=None, structure_embeds=None, group_ids=None, hidden=None,
+                residue_feats=None, residue_mask=None, return_loss: bool=True, **kwargs) -> AbClipOutput:
+        "Embed both sides; with `return_loss`, the pooled contrastive loss (global batch under torchrun) + `residue_weight` x the residue loss."
+        h = self.tower_states(input_ids, attention_mask, hidden) if input_ids is not None else None
+        s = self.project_sequences(h, input_ids, attention_mask) if h is not None else None
         t = self.encode_structures(structure_embeds) if structure_embeds is not None else None
         scale = self.clamped_logit_scale()
-        loss = clip_loss(s, t, scale, group_ids) if (return_loss and s is not None and t is not None) else None
-        return AbClipOutput(loss=loss, seq_embeds=s, struct_embeds=t, logit_scale=scale)
+        loss = pooled = res = None
+        if return_loss and s is not None and t is not None:
+            loss = pooled = clip_loss(s, t, scale, group_ids)
+            if self.config.residue_weight > 0 and residue_feats is not None:
+                res = self.residue_loss(h, attention_mask, residue_feats, residue_mask)
+                loss = pooled + self.config.residue_weight * res
+        return AbClipOutput(loss=loss, seq_embeds=s, struct_embeds=t, logit_scale=scale, pooled_loss=pooled, residue_loss=res)
 
 AutoConfig.register("esm2_ab_clip", AbClipConfig, exist_ok=True)
 AutoModel.register(AbClipConfig, AbClipModel, exist_ok=True)
 
-# %% ../nbs/02_clip.ipynb #a4c958c6
+# %% ../nbs/02_clip.ipynb #a06e118e
 PAIRINGS = ("chain", "fv")
+STRUCT_POOLINGS = ("mean", "cdr")
 
 def sequence_group(seq: str) -> int:
     "A stable 63-bit id of a sequence: equal ids ⇔ identical sequences (for the duplicate mask)."
     return int.from_bytes(hashlib.sha1(seq.encode()).digest()[:8], "big") >> 1
 
+def cdr_pool(X: np.ndarray, # L x D per-residue features
+             mask: np.ndarray, # L, 1 where the backbone is complete
+             cdr: str, # L characters: '0' framework, '1'/'2'/'3' CDR number
+            ) -> np.ndarray:  # 4D: framework mean, CDR1 mean, CDR2 mean, CDR3 mean (zeros for a part with no residue)
+    "A pooled vector in which the conserved framework cannot drown the CDRs: one mean per region, concatenated."
+    lab = np.frombuffer(cdr.encode(), np.uint8) - ord("0")
+    out = []
+    for k in range(4):
+        sel = (lab == k) & (mask > 0)
+        out.append(X[sel].mean(0) if sel.any() else np.zeros(X.shape[1], np.float32))
+    return np.concatenate(out).astype(np.float32)
+
 def build_pairs(manifest: pd.DataFrame, # notebook-00 manifest rows of one split
                 emb, # `Embeddings` of the same split (notebook 01)
                 pairing: str="chain", # "chain": each chain with its own structure vector; "fv": H+L with the residue-weighted mean
                 chain_types: tuple=("heavy", "light"),
+                struct_pooling: str="mean", # "mean" (the stored vector) or "cdr" (`cdr_pool` of the stored per-residue features)
                ) -> tuple[pd.DataFrame, np.ndarray]:
-    "Sequence/structure pairs of one split: a table (id, chain, chain_type, sequence, group) and the N x D structure vectors."
+    "Sequence/structure pairs of one split: a table (id, chain, chain_type, nanobody, sequence, group, row) and the N x D structure vectors."
     if pairing not in PAIRINGS: raise ValueError(f"pairing must be one of {PAIRINGS}, not {pairing!r}")
+    if struct_pooling not in STRUCT_POOLINGS: raise ValueError(f"struct_pooling must be one of {STRUCT_POOLINGS}, not {struct_pooling!r}")
     tab = emb.table.reset_index(drop=True).assign(row=lambda d: np.arange(len(d)))
+    tab = tab[tab.chain_type.isin(chain_types) & tab.id.isin(manifest.id)]
+    def vector(r): return emb.vectors[r.row] if struct_pooling == "mean" else cdr_pool(*emb.residues(r.row), r.cdr)
     seqs = manifest.set_index("id")
     rows, vecs = [], []
     if pairing == "chain":
-        for r in tab[tab.chain_type.isin(chain_types) & tab.id.isin(seqs.index)].itertuples():
+        for r in tab.itertuples():
             s = seqs.loc[r.id, "seq_heavy" if r.chain_type == "heavy" else "seq_light"]
-            rows.append({"id": r.id, "chain": r.chain, "chain_type": r.chain_type, "sequence": s}); vecs.append(emb.vectors[r.row])
+            rows.append({"id": r.id, "chain": r.chain, "chain_type": r.chain_type, "nanobody": seqs.loc[r.id, "light_chain"] == "",
+                         "sequence": s, "row": r.row}); vecs.append(vector(r))
     else:
-        for eid, g in tab[tab.id.isin(seqs.index)].groupby("id", sort=False):
-            w = g.n_residues.to_numpy(float); v = (emb.vectors[g.row.to_numpy()] * w[:, None]).sum(0) / w.sum()
+        for eid, g in tab.groupby("id", sort=False):
+            w = g.n_residues.to_numpy(float); v = (np.stack([vector(r) for r in g.itertuples()]) * w[:, None]).sum(0) / w.sum()
             s = seqs.loc[eid, "seq_heavy"] + seqs.loc[eid, "seq_light"]
-            rows.append({"id": eid, "chain": "+".join(g.chain), "chain_type": "fv", "sequence": s}); vecs.append(v)
-    pairs = pd.DataFrame(rows, columns=["id", "chain", "chain_type", "sequence"])
+            rows.append({"id": eid, "chain": "+".join(g.chain), "chain_type": "fv", "nanobody": seqs.loc[eid, "light_chain"] == "",
+                         "sequence": s, "row": -1}); vecs.append(v)
+    pairs = pd.DataFrame(rows, columns=["id", "chain", "chain_type", "nanobody", "sequence", "row"])
     pairs["group"] = [sequence_group(s) for s in pairs.sequence]
-    return pairs, np.stack(vecs).astype(np.float32) if vecs else np.zeros((0, emb.vectors.shape[1]), np.float32)
+    dim = emb.vectors.shape[1] * (4 if struct_pooling == "cdr" else 1)
+    return pairs, np.stack(vecs).astype(np.float32) if vecs else np.zeros((0, dim), np.float32)
+
+def pair_residues(emb, pairs: pd.DataFrame) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    "Per-residue structure features (L x D float16) and backbone masks (L) of chain pairs, from the store."
+    if (pairs.row < 0).any(): raise ValueError("residue features need chain pairing (pairing='chain')")
+    out = [emb.residues(r) for r in pairs.row]
+    for (X, _), s, i in zip(out, pairs.sequence, pairs.id):
+        if len(X) != len(s): raise ValueError(f"{i}: {len(X)} residue features for a sequence of {len(s)} residues")
+    return [X.astype(np.float16) for X, _ in out], [m for _, m in out]
 
 class ClipDataset(torch.utils.data.Dataset):
-    "Pre-tokenized sequences with their structure vectors and duplicate groups."
-    def __init__(self, pairs: pd.DataFrame, vectors: np.ndarray, tokenizer, max_length: int=512):
+    "Pre-tokenized sequences with their structure vectors and duplicate groups (and, optionally, per-residue features and cached tower states)."
+    def __init__(self, pairs: pd.DataFrame, vectors: np.ndarray, tokenizer, max_length: int=512,
+                 residues: list|None=None, # per pair: L x Dr structure features (`pair_residues`)
+                 residue_masks: list|None=None): # per pair: L backbone mask
         enc = tokenizer(list(pairs.sequence), truncation=True, max_length=max_length)
         self.input_ids = [torch.tensor(x) for x in enc["input_ids"]]
+        self.truncated = int(sum(len(x) - 2 < len(s) for x, s in zip(self.input_ids, pairs.sequence)))
+        if self.truncated: warnings.warn(f"{self.truncated} sequence(s) longer than {max_length - 2} residues were truncated")
         self.vectors = torch.as_tensor(vectors, dtype=torch.float32)
-        self.groups = torch.as_tensor(pairs.group.to_numpy(np.int64))
+        self.groups = torch.as_tensor(pairs.group.to_numpy(np.int64).copy())
         self.pairs = pairs.reset_index(drop=True)
+        self.residues, self.residue_masks, self.hidden = residues, residue_masks, None
     def __len__(self): return len(self.input_ids)
-    def __getitem__(self, i): return {"input_ids": self.input_ids[i], "structure_embeds": self.vectors[i], "group_ids": self.groups[i]}
+    def __getitem__(self, i):
+        item = {"input_ids": self.input_ids[i], "structure_embeds": self.vectors[i], "group_ids": self.groups[i]}
+        if self.residues is not None:
+            item["residue_feats"] = torch.from_numpy(np.asarray(self.residues[i])); item["residue_mask"] = torch.as_tensor(self.residue_masks[i])
+        if self.hidden is not None: item["hidden"] = self.hidden[i]
+        return item
+
+def _pad(xs: list[torch.Tensor], fill=0) -> torch.Tensor:  # B x L_max x ...
+    out = xs[0].new_full((len(xs), max(len(x) for x in xs), *xs[0].shape[1:]), fill)
+    for i, x in enumerate(xs): out[i, :len(x)] = x
+    return out
 
 @dataclass
 class ClipCollator:
     "Pad a list of `ClipDataset` items to the longest sequence of the batch."
     pad_token_id: int
     def __call__(self, items: list[dict]) -> dict:
-        L = max(len(x["input_ids"]) for x in items)
-        ids = torch.full((len(items), L), self.pad_token_id, dtype=torch.long); mask = torch.zeros((len(items), L), dtype=torch.long)
-        for i, x in enumerate(items): ids[i, :len(x["input_ids"])] = x["input_ids"]; mask[i, :len(x["input_ids"])] = 1
-        return {"input_ids": ids, "attention_mask": mask, "structure_embeds": torch.stack([x["structure_embeds"] for x in items]),
-                "group_ids": torch.stack([x["group_ids"] for x in items])}
+        ids = _pad([x["input_ids"] for x in items], self.pad_token_id)
+        b = {"input_ids": ids, "attention_mask": _pad([torch.ones_like(x["input_ids"]) for x in items], 0),
+             "structure_embeds": torch.stack([x["structure_embeds"] for x in items]), "group_ids": torch.stack([x["group_ids"] for x in items])}
+        if "residue_feats" in items[0]:
+            b["residue_feats"] = _pad([x["residue_feats"] for x in items]).float(); b["residue_mask"] = _pad([x["residue_mask"] for x in items])
+        if "hidden" in items[0]: b["hidden"] = _pad([x["hidden"] for x in items]).float()
+        return b
 
 # %% ../nbs/02_clip.ipynb #64c76140
 def alignment(a: torch.Tensor, b: torch.Tensor, alpha: float=2) -> float:
@@ -341,10 +518,53 @@ def retrieval_metrics(seq: torch.Tensor, # N x P normalised sequence embeddings
     out["n"] = n; out["chance_top1"] = 1 / n if n else float("nan")
     return out
 
-# %% ../nbs/02_clip.ipynb #2eb71564
+# %% ../nbs/02_clip.ipynb #3a09ded3
+def effective_rank(x: torch.Tensor, # N x P
+                  ) -> float:
+    "exp of the entropy of the normalised singular values: 1 for vectors on one line, P for well-spread ones."
+    s = torch.linalg.svdvals(x.float()); p = s / s.sum(); p = p[p > 0]
+    return float(torch.exp(-(p * p.log()).sum()))
+
+def mean_cosine(x: torch.Tensor, # N x D raw vectors
+               ) -> float:
+    "Mean pairwise cosine similarity (i ≠ j): near 1 when every vector points the same way."
+    z = F.normalize(x.float(), dim=-1); n = len(z)
+    return float(((z @ z.T).sum() - n) / (n * (n - 1))) if n > 1 else float("nan")
+
+CHAIN_KINDS = {"heavy": lambda p: (p.chain_type == "heavy") & ~p.nanobody, "light": lambda p: p.chain_type == "light",
+               "nanobody": lambda p: (p.chain_type == "heavy") & p.nanobody}
+
+def retrieval_diagnostics(S: torch.Tensor, T: torch.Tensor, # N x P normalised sequence / structure embeddings
+                          pairs: pd.DataFrame, # the pairs' table (chain_type, nanobody, id, group)
+                         ) -> dict:
+    "Retrieval within chain kind (heavy of paired Fv, light, nanobody) and at the Fv level (H+L scores summed, paired entries)."
+    out, groups = {}, torch.as_tensor(pairs.group.to_numpy(np.int64).copy())
+    for kind, sel in CHAIN_KINDS.items():
+        idx = torch.as_tensor(np.flatnonzero(sel(pairs).to_numpy()))
+        if len(idx) < 2: continue
+        m = retrieval_metrics(S[idx], T[idx], groups[idx])
+        out.update({f"{kind}_seq2struct_top1": m["seq2struct_top1"], f"{kind}_struct2seq_top1": m["struct2seq_top1"],
+                    f"{kind}_mrr": (m["seq2struct_mrr"] + m["struct2seq_mrr"]) / 2, f"{kind}_n": m["n"]})
+    fv = pairs.reset_index(drop=True).assign(k=lambda d: np.arange(len(d)))
+    fv = fv[~fv.nanobody & (fv.chain_type != "fv")].pivot_table(index="id", columns="chain_type", values="k", aggfunc="first").dropna()
+    if len(fv) >= 2 and {"heavy", "light"} <= set(fv.columns):
+        h, l = fv.heavy.astype(int).to_numpy(), fv.light.astype(int).to_numpy()
+        g = torch.as_tensor([sequence_group(a + "/" + b) for a, b in zip(pairs.sequence.to_numpy()[h], pairs.sequence.to_numpy()[l])])
+        m = retrieval_metrics(torch.cat([S[h], S[l]], 1), torch.cat([T[h], T[l]], 1), g)
+        out.update({"fv_seq2struct_top1": m["seq2struct_top1"], "fv_struct2seq_top1": m["struct2seq_top1"], "fv_n": m["n"],
+                    "fv_chance_top1": m["chance_top1"]})
+    return out
+
+# %% ../nbs/02_clip.ipynb #8fb15e9b
 @torch.no_grad()
 def embed_pairs(model: AbClipModel, ds: ClipDataset, batch_size: int=64) -> tuple[torch.Tensor, torch.Tensor]:
     "Normalised sequence and structure embeddings (N x P each, CPU float32) of every pair of a dataset."
+    if not any(p.requires_grad for p in model.tower.parameters()):   # a frozen tower: project memoised pooled features
+        with torch.no_grad():
+            was = model.training; model.eval(); dev = next(model.parameters()).device
+            S = F.normalize(model.seq_proj(pooled_tower_features(model, ds, batch_size).to(dev)), dim=-1).float().cpu()
+            T = model.encode_structures(ds.vectors.to(dev)).float().cpu(); model.train(was)
+        return S, T
     was = model.training; model.eval()
     dev = next(model.parameters()).device
     col = ClipCollator(model.config.tower_config.get("pad_token_id") or 0)
@@ -352,7 +572,7 @@ def embed_pairs(model: AbClipModel, ds: ClipDataset, batch_size: int=64) -> tupl
     S, T = torch.zeros(len(ds), model.config.projection_dim), torch.zeros(len(ds), model.config.projection_dim)
     for i in range(0, len(ds), batch_size):
         idx = order[i:i + batch_size]
-        b = col([ds[j] for j in idx])
+        b = col([{k: ds[j][k] for k in ("input_ids", "structure_embeds", "group_ids")} for j in idx])
         with torch.autocast(dev.type, enabled=dev.type == "cuda", dtype=torch.bfloat16):
             S[idx] = model.encode_sequences(b["input_ids"].to(dev), b["attention_mask"].to(dev)).float().cpu()
             T[idx] = model.encode_structures(b["structure_embeds"].to(dev)).float().cpu()
@@ -360,16 +580,33 @@ def embed_pairs(model: AbClipModel, ds: ClipDataset, batch_size: int=64) -> tupl
     return S, T
 
 def evaluate_clip(model: AbClipModel, ds: ClipDataset, batch_size: int=64) -> dict:
-    "Whole-split loss (global batch = the split), alignment, uniformity and retrieval metrics."
+    "Whole-split loss (global batch = the split), retrieval (whole split, per chain kind, Fv level) and collapse diagnostics."
     S, T = embed_pairs(model, ds, batch_size)
     scale = model.clamped_logit_scale().detach().float().cpu()
     loss = clip_loss(S, T, scale, ds.groups, gather=False).item()
+    m = retrieval_metrics(S, T, ds.groups)
     return {"loss": loss, "alignment": alignment(S, T), "uniformity_seq": uniformity(S), "uniformity_struct": uniformity(T),
-            **retrieval_metrics(S, T, ds.groups), "logit_scale": scale.exp().item()}
+            "erank_seq": effective_rank(S), "erank_struct": effective_rank(T), "erank_raw_struct": effective_rank(ds.vectors),
+            "mean_cosine_raw_struct": mean_cosine(ds.vectors), **m, "mrr": (m["seq2struct_mrr"] + m["struct2seq_mrr"]) / 2,
+            **retrieval_diagnostics(S, T, ds.pairs), "logit_scale": scale.exp().item()}
 
-# %% ../nbs/02_clip.ipynb #2b657082
+# %% ../nbs/02_clip.ipynb #55d65498
 class ClipTrainer(Trainer):
-    "Trainer for `AbClipModel`: contrastive `compute_loss`, whole-split `evaluate`."
+    "Trainer for `AbClipModel`: contrastive `compute_loss`, whole-split `evaluate`, and its own learning rate for the heads."
+    def __init__(self, *args, head_lr: float|None=None, # lr of heads and temperatures (None: the tower's)
+                 head_weight_decay: float=0.0, **kwargs):
+        super().__init__(*args, **kwargs); self.head_lr, self.head_weight_decay = head_lr, head_weight_decay
+
+    def create_optimizer(self, model=None):
+        "AdamW with two groups (tower at `learning_rate`, heads at `head_lr`) when `head_lr` is set; else the Trainer's."
+        if self.optimizer is None and self.head_lr is not None:
+            named = [(n, p) for n, p in self.model.named_parameters() if p.requires_grad]
+            groups = [{"params": [p for n, p in named if n.startswith("tower.")], "lr": self.args.learning_rate, "weight_decay": self.args.weight_decay},
+                      {"params": [p for n, p in named if not n.startswith("tower.")], "lr": self.head_lr, "weight_decay": self.head_weight_decay}]
+            self.optimizer = torch.optim.AdamW([g for g in groups if g["params"]], betas=(self.args.adam_beta1, self.args.adam_beta2),
+                                               eps=self.args.adam_epsilon)
+        return super().create_optimizer(model)
+
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         out = model(**inputs)
         return (out.loss, out) if return_outputs else out.loss
@@ -390,15 +627,19 @@ def precision_flags() -> dict:
         return {"bf16": True} if torch.cuda.is_bf16_supported() else {"fp16": True}
     return {}
 
+SELECT_BY = {"loss": ("eval_loss", False), "mrr": ("eval_mrr", True)}
+
 def clip_training_args(out: str|os.PathLike, seed: int=0, epochs: float=5, lr: float=1e-4, batch_size: int=32,
                        weight_decay: float=0.25, warmup_ratio: float=0.1, group_by_length: bool=True, progress: bool=True,
+                       select_by: str="loss", # best checkpoint by validation "loss" or by validation retrieval "mrr" (mean of both directions)
                        **kwargs) -> TrainingArguments:
-    "TrainingArguments with the paper's recipe, the best checkpoint by validation loss, and no external reporting."
+    "TrainingArguments with the paper's recipe, the best checkpoint by validation loss (or MRR), and no external reporting."
+    metric, greater = SELECT_BY[select_by]
     kw = dict(output_dir=str(out), seed=seed, data_seed=seed, num_train_epochs=epochs, learning_rate=lr,
               per_device_train_batch_size=batch_size, per_device_eval_batch_size=64, weight_decay=weight_decay,
               adam_beta1=0.9, adam_beta2=0.98, adam_epsilon=1e-6, lr_scheduler_type="cosine", warmup_steps=warmup_ratio,
               eval_strategy="epoch", save_strategy="epoch", save_total_limit=2, load_best_model_at_end=True,
-              metric_for_best_model="eval_loss", greater_is_better=False, logging_strategy="epoch", report_to="none",
+              metric_for_best_model=metric, greater_is_better=greater, logging_strategy="epoch", report_to="none",
               remove_unused_columns=False, dataloader_drop_last=True, disable_tqdm=not progress,
               train_sampling_strategy="group_by_length" if group_by_length else "random", save_only_model=True,
               ddp_find_unused_parameters=True,  # EsmModel builds a contact head CLIP never uses; without this DDP silently skips reducing its bucket
@@ -406,54 +647,173 @@ def clip_training_args(out: str|os.PathLike, seed: int=0, epochs: float=5, lr: f
     kw.update(kwargs)
     return TrainingArguments(**kw)
 
-# %% ../nbs/02_clip.ipynb #cc6939b2
+# %% ../nbs/02_clip.ipynb #2ccc8ca1
+@torch.no_grad()
+def cache_hidden(model: AbClipModel, ds: ClipDataset, batch_size: int=32, progress: bool=False) -> int:
+    "Store in `ds.hidden` the frozen bottom's output for every sequence (T_i x H each); return the first trained layer."
+    start = n_layers(model.tower) - model.config.train_layers
+    was = model.training; model.eval(); dev = next(model.parameters()).device
+    col = ClipCollator(model.config.tower_config.get("pad_token_id") or 0)
+    ds.hidden = [None] * len(ds)
+    for i in tqdm(range(0, len(ds), batch_size), desc="caching frozen layers", disable=not progress):
+        idx = list(range(i, min(i + batch_size, len(ds))))
+        b = col([{k: ds[j][k] for k in ("input_ids", "structure_embeds", "group_ids")} for j in idx])
+        h = hidden_at(model.tower, b["input_ids"].to(dev), b["attention_mask"].to(dev), start).float().cpu()
+        for k, j in enumerate(idx): ds.hidden[j] = h[k, :len(ds.input_ids[j])].clone()
+    model.train(was)
+    return start
+
+_FROZEN_FEATURES = {}  # (tower weights, pooling, sequences) -> pooled features, for towers with no trainable weight
+
+@torch.no_grad()
+def pooled_tower_features(model: AbClipModel, ds: ClipDataset, batch_size: int=64) -> torch.Tensor:  # N x H
+    "Pooled last hidden states of the tower (before the head) for every pair, in dataset order; memoised while the tower is wholly frozen."
+    frozen = not any(p.requires_grad for p in model.tower.parameters())
+    if frozen:
+        key = (state_dict_sha256(model.tower), model.config.pooling, hashlib.sha1(ds.groups.numpy().tobytes()).hexdigest())
+        if key in _FROZEN_FEATURES: return _FROZEN_FEATURES[key].clone()
+    was = model.training; model.eval(); dev = next(model.parameters()).device
+    col = ClipCollator(model.config.tower_config.get("pad_token_id") or 0)
+    out = torch.zeros(len(ds), model.tower.config.hidden_size)
+    for i in range(0, len(ds), batch_size):
+        idx = list(range(i, min(i + batch_size, len(ds))))
+        b = col([{k: ds[j][k] for k in ("input_ids", "structure_embeds", "group_ids")} for j in idx])
+        ids, am = b["input_ids"].to(dev), b["attention_mask"].to(dev)
+        out[idx] = pool_hidden(model.tower_states(ids, am), ids, am, model.config.special_token_ids, model.config.pooling).float().cpu()
+    model.train(was)
+    if frozen: _FROZEN_FEATURES[key] = out.clone()
+    return out
+
+def fit_heads(model: AbClipModel, ds: ClipDataset, steps: int=600, lr: float=1e-3, weight_decay: float=0.0, seed: int=0) -> list[float]:
+    "Fit the pooled heads and temperature on the frozen tower's features, full batch (the frozen-feature model, and the warm start of fine-tuning)."
+    set_seed(seed)
+    X = pooled_tower_features(model, ds).to(model.device)
+    Y = ds.vectors.to(model.device); g = ds.groups.to(model.device)
+    params = list(model.seq_proj.parameters()) + list(model.struct_proj.parameters()) + [model.logit_scale]
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    was = model.training; model.train(); losses = []
+    for _ in range(steps):
+        s = F.normalize(model.seq_proj(X), dim=-1); t = model.encode_structures(Y)
+        loss = clip_loss(s, t, model.clamped_logit_scale(), g, gather=False)
+        opt.zero_grad(); loss.backward(); opt.step(); losses.append(loss.item())
+    model.train(was)
+    return losses
+
+# %% ../nbs/02_clip.ipynb #7b4439ff
 @dataclass
 class ClipRun:
     "What `train_clip` returns."
     model: AbClipModel
     tokenizer: object
-    metrics: dict        # split -> whole-split metrics of the best model (and of the untrained model under "untrained_<split>")
-    history: pd.DataFrame  # Trainer log history (one row per epoch)
+    metrics: dict        # split -> whole-split metrics of the selected model (and of the untrained model under "untrained_<split>")
+    history: pd.DataFrame  # Trainer log history (one row per epoch; empty for heads-only recipes)
     out: Path            # checkpoint folder (CLIP model + tokenizer + model card) with `tower/` exported beside it
     seconds: float
+    info: dict = field(default_factory=dict)  # recipe, options, data sizes, selection
+
+_CURRENT = dict(epochs=5, batch_size=32, lr=1e-4, head_lr=None, weight_decay=0.25, projection_dim=512, struct_pooling="mean",
+                standardize=False, head="linear", struct_layernorm=True, residue_weight=0.0, train_layers=None,
+                warm_start_steps=0, warm_start_lr=1e-3, select_by="loss")
+_FROZEN = {**_CURRENT, "struct_layernorm": False, "train_layers": 0, "warm_start_steps": 600, "epochs": 0, "select_by": "mrr"}
+_TOP = dict(train_layers=2, epochs=6, lr=5e-5, head_lr=1e-4, weight_decay=0.01)
+RECIPES = {
+    "current": _CURRENT,                                                  # last round's: whole tower and fresh heads at lr 1e-4
+    "frozen": _FROZEN,                                                    # linear heads on the frozen towers' features (the ceiling)
+    "frozen+std": {**_FROZEN, "standardize": True},                       # + structure vectors standardised with train statistics
+    "frozen+std+cdr": {**_FROZEN, "standardize": True, "struct_pooling": "cdr"},  # + framework / CDR1-3 pooled structure vectors
+    "top2+std+cdr": {**_FROZEN, "standardize": True, "struct_pooling": "cdr", **_TOP},  # + the top 2 tower layers fine-tuned after the warm start
+    "top2+std+cdr+res": {**_FROZEN, "standardize": True, "struct_pooling": "cdr", **_TOP, "residue_weight": 0.5},  # + residue-level loss
+}
+DEFAULT_RECIPE = "top2+std+cdr+res"
+
+def recipe_options(recipe: str|None=None, **overrides) -> dict:
+    "The training options of a named recipe (default: `DEFAULT_RECIPE`), with overrides."
+    recipe = recipe or DEFAULT_RECIPE
+    if recipe not in RECIPES: raise ValueError(f"unknown recipe {recipe!r}; choose one of {list(RECIPES)}")
+    bad = set(overrides) - set(RECIPES[recipe])
+    if bad: raise ValueError(f"unknown training option(s) {sorted(bad)}; options are {sorted(RECIPES[recipe])}")
+    return {**RECIPES[recipe], **{k: v for k, v in overrides.items() if v is not None}}
 
 def load_clip_split(dataset: str|os.PathLike, split: str, tokenizer, encoder: str="proteinmpnn", store=None,
-                    pairing: str="chain") -> ClipDataset:
+                    pairing: str="chain", struct_pooling: str="mean", residues: bool=False) -> ClipDataset:
     "The `ClipDataset` of one split from the notebook-00 manifest and the notebook-01 embedding store."
     manifest = load_manifest(dataset)
-    pairs, vecs = build_pairs(manifest[manifest.split == split], load_embeddings(split, encoder, store), pairing)
-    return ClipDataset(pairs, vecs, tokenizer)
+    emb = load_embeddings(split, encoder, store)
+    pairs, vecs = build_pairs(manifest[manifest.split == split], emb, pairing, struct_pooling=struct_pooling)
+    res, masks = pair_residues(emb, pairs) if residues else (None, None)
+    return ClipDataset(pairs, vecs, tokenizer, residues=res, residue_masks=masks)
+
+def standardization(ds: ClipDataset) -> dict:
+    "Train-split statistics for the config: mean and sd of the pooled structure vectors (and of the residue features when loaded)."
+    v = ds.vectors.double()
+    out = {"struct_mean": v.mean(0).tolist(), "struct_std": v.std(0).clamp_min(1e-6).tolist()}
+    if ds.residues is not None:
+        r = np.concatenate([x[m > 0].astype(np.float64) for x, m in zip(ds.residues, ds.residue_masks)])
+        out.update(residue_mean=r.mean(0).tolist(), residue_std=np.maximum(r.std(0), 1e-6).tolist())
+    return out
 
 def train_clip(tower: str="antiberty", # "antiberty", an ESM2 hub id or a folder; or a (model, tokenizer) tuple
                dataset: str|os.PathLike|None=None, # ProteinFlow dataset folder of notebook 00 (default: output_dir()/proteinflow_sabdab_offline)
                out: str|os.PathLike|None=None, # run folder (default: output_dir()/clip/<tower>-seed<seed>)
                encoder: str="proteinmpnn", store=None, pairing: str="chain", pooling: str="mean", seed: int=0,
-               epochs: float=5, batch_size: int=32, lr: float=1e-4, projection_dim: int=512, progress: bool=True,
-               **train_kwargs) -> ClipRun:
-    "Train the CLIP model on the train split, select by validation loss, evaluate on every split, save and export."
+               recipe: str|None=None, # a name in `RECIPES` (default: `DEFAULT_RECIPE`)
+               progress: bool=True,
+               **options) -> ClipRun:   # overrides of the recipe's options (epochs, lr, head_lr, train_layers, residue_weight, ...)
+    "Train a CLIP model with a recipe: optional warm start of the heads on frozen features, then the Trainer; select on valid; save and export."
     t0 = time.time()
+    trainer_kwargs = {k: options.pop(k) for k in list(options) if k not in RECIPES["current"]}
+    opt = recipe_options(recipe, **options); name_recipe = recipe or DEFAULT_RECIPE
     dataset = Path(dataset) if dataset is not None else output_dir()/"proteinflow_sabdab_offline"
     model0, tok = load_tower(tower) if isinstance(tower, str) else tower
     name = tower if isinstance(tower, str) else getattr(model0.config, "name_or_path", "custom")
     out = Path(out) if out is not None else output_dir()/"clip"/f"{Path(str(name)).name}-seed{seed}"
-    data = {s: load_clip_split(dataset, s, tok, encoder, store, pairing) for s in SPLITS}
-    model = AbClipModel.from_tower(model0, tok, structure_dim=data["train"].vectors.shape[1], projection_dim=projection_dim,
-                                   pooling=pooling, structure_encoder=encoder, pairing=pairing, tower_name=str(name), seed=seed)
-    metrics = {f"untrained_{s}": evaluate_clip(model, data[s]) for s in ("valid", "test")}
-    args = clip_training_args(out/"checkpoints", seed=seed, epochs=epochs, lr=lr, batch_size=batch_size, progress=progress, **train_kwargs)
-    trainer = ClipTrainer(model=model, args=args, train_dataset=data["train"], eval_dataset=data["valid"],
-                          data_collator=ClipCollator(tok.pad_token_id), processing_class=tok)
-    trainer.train()
-    model = trainer.model
-    for s in SPLITS: metrics[s] = evaluate_clip(model, data[s])
-    history = pd.DataFrame(trainer.state.log_history)
-    info = {"tower": str(name), "encoder": encoder, "pairing": pairing, "pooling": pooling, "seed": seed, "epochs": epochs,
-            "batch_size": batch_size, "lr": lr, "dataset": str(dataset), "n_pairs": {s: len(d) for s, d in data.items()},
-            "best_checkpoint": trainer.state.best_model_checkpoint, "seconds": round(time.time() - t0, 1)}
+    use_res = opt["residue_weight"] > 0
+    if use_res: check_per_residue(tok, ["EVQLVESGGGLVQPGGSLRLSCAAS"])
+    data = {s: load_clip_split(dataset, s, tok, encoder, store, pairing, opt["struct_pooling"], residues=use_res and s == "train") for s in SPLITS}
+    stats = standardization(data["train"]) if opt["standardize"] else {}
+    if not use_res: stats = {k: v for k, v in stats.items() if not k.startswith("residue")}
+    model = AbClipModel.from_tower(model0, tok, seed=seed, structure_dim=data["train"].vectors.shape[1], projection_dim=opt["projection_dim"],
+                                   pooling=pooling, structure_encoder=encoder, pairing=pairing, tower_name=str(name),
+                                   struct_pooling=opt["struct_pooling"], head=opt["head"], struct_layernorm=opt["struct_layernorm"],
+                                   residue_weight=opt["residue_weight"], residue_dim=(data["train"].residues[0].shape[1] if use_res else 128),
+                                   train_layers=opt["train_layers"], **stats)
+    start = freeze_bottom(model.tower, opt["train_layers"])
+    if start == 0: model.config.train_layers = None   # the whole tower trains: nothing to cache
+    metrics = {"untrained_test": evaluate_clip(model, data["test"])}
+    info = {"tower": str(name), "encoder": encoder, "pairing": pairing, "pooling": pooling, "seed": seed, "recipe": name_recipe, **opt,
+            "dataset": str(dataset), "n_pairs": {s: len(d) for s, d in data.items()}, "first_trained_layer": start,
+            "truncated_sequences": {s: d.truncated for s, d in data.items()}}
+    if opt["warm_start_steps"]:
+        fit_heads(model, data["train"], opt["warm_start_steps"], opt["warm_start_lr"], seed=seed)
+        metrics["warm_start_valid"] = evaluate_clip(model, data["valid"])
+    history, selected = pd.DataFrame(), "warm start (heads on frozen features)" if opt["warm_start_steps"] else "untrained"
+    if opt["epochs"] and (opt["train_layers"] is None or opt["train_layers"] > 0):
+        warm = {k: v.detach().clone() for k, v in model.state_dict().items()} if opt["warm_start_steps"] else None
+        if start > 0: cache_hidden(model, data["train"], progress=progress)   # the frozen bottom runs once, not every epoch
+        args = clip_training_args(out/"checkpoints", seed=seed, epochs=opt["epochs"], lr=opt["lr"], batch_size=opt["batch_size"],
+                                  weight_decay=opt["weight_decay"], progress=progress, select_by=opt["select_by"], **trainer_kwargs)
+        trainer = ClipTrainer(model=model, args=args, train_dataset=data["train"], eval_dataset=data["valid"], head_lr=opt["head_lr"],
+                              data_collator=ClipCollator(tok.pad_token_id), processing_class=tok)
+        trainer.train()
+        model, history = trainer.model, pd.DataFrame(trainer.state.log_history)
+        selected = f"checkpoint {Path(trainer.state.best_model_checkpoint or '').name}"
+        data["train"].hidden = None
+        if warm is not None and evaluate_clip(model, data["valid"])["mrr"] < metrics["warm_start_valid"]["mrr"]:
+            model.load_state_dict(warm); selected = "warm start (valid MRR above every fine-tuned checkpoint)"
+    for s in ("valid", "test"): metrics[s] = evaluate_clip(model, data[s])
+    info.update(selected=selected, seconds=round(time.time() - t0, 1))
     save_clip(model, tok, out, metrics, info)
     shutil.rmtree(out/"checkpoints", ignore_errors=True)
     history.to_csv(out/"history.csv", index=False)
-    return ClipRun(model, tok, metrics, history, out, time.time() - t0)
+    return ClipRun(model, tok, metrics, history, out, time.time() - t0, info)
+
+def load_or_train_clip(out: str|os.PathLike, # run folder
+                       force: bool=False, # train again even when `out/metrics.json` exists
+                       **kwargs) -> dict:     # `train_clip` arguments
+    "The saved `{'info', 'metrics'}` of a finished run in `out`, or train it first (skip-if-done, as the command line does)."
+    out = Path(out)
+    if force or not (out/"metrics.json").exists(): train_clip(out=out, **kwargs)
+    return json.loads((out/"metrics.json").read_text())
 
 # %% ../nbs/02_clip.ipynb #a3e0bd8a
 def export_tower(model: AbClipModel, tokenizer, out: str|os.PathLike) -> Path:
@@ -465,7 +825,9 @@ def model_card(info: dict, metrics: dict) -> str:
     "Markdown model card: towers, data, split, metrics, intended use."
     t = metrics.get("test", {}); u = metrics.get("untrained_test", {})
     rows = "\n".join(f"| {k} | {u.get(k, float('nan')):.3f} | {t.get(k, float('nan')):.3f} |" for k in
-                     ("seq2struct_top1", "struct2seq_top1", "seq2struct_top10", "seq2struct_mrr", "struct2seq_mrr", "alignment", "uniformity_seq"))
+                     ("seq2struct_top1", "struct2seq_top1", "seq2struct_top10", "seq2struct_mrr", "struct2seq_mrr", "heavy_seq2struct_top1",
+                      "light_seq2struct_top1", "nanobody_seq2struct_top1", "fv_seq2struct_top1", "fv_struct2seq_top1", "alignment",
+                      "uniformity_seq", "uniformity_struct", "erank_seq", "erank_struct"))
     return f"""---
 library_name: transformers
 tags: [antibody, protein-language-model, contrastive-learning, esm2-ab-clip]
@@ -478,8 +840,12 @@ structure (pairing: `{info.get('pairing')}`, pooling: `{info.get('pooling')}`).
 
 - Training data: SAbDab-derived Chothia-numbered antibody structures, filtered with ProteinFlow, split train/valid/test with
   no MMseqs2 CDR cluster (90 % identity) in two splits (`{info.get('dataset')}`); pairs per split: {info.get('n_pairs')}.
-- Recipe: AdamW lr {info.get('lr')}, weight decay 0.25, betas 0.9/0.98, eps 1e-6, cosine schedule with warm-up,
-  {info.get('epochs')} epochs, batch {info.get('batch_size')}, seed {info.get('seed')}; best checkpoint by validation loss.
+- Recipe `{info.get('recipe')}`: structure vectors pooled `{info.get('struct_pooling')}`, standardised: {info.get('standardize')};
+  heads `{info.get('head')}`; warm start of the heads on frozen features: {info.get('warm_start_steps')} full-batch steps;
+  tower layers trained: {info.get('train_layers') if info.get('train_layers') is not None else 'all'}; residue-loss weight
+  {info.get('residue_weight')}; AdamW lr {info.get('lr')} (heads {info.get('head_lr') or info.get('lr')}), weight decay
+  {info.get('weight_decay')}, cosine schedule, {info.get('epochs')} epochs, batch {info.get('batch_size')}, seed {info.get('seed')};
+  selection on the valid split by {info.get('select_by')}: {info.get('selected')}.
 - Test split (N = {t.get('n')}, chance top-1 = {t.get('chance_top1', float('nan')):.3f}):
 
 | metric | untrained heads | trained |
@@ -501,13 +867,94 @@ def save_clip(model: AbClipModel, tokenizer, out: str|os.PathLike, metrics: dict
     export_tower(model, tokenizer, out/"tower")
     return out
 
-# %% ../nbs/02_clip.ipynb #86fc276d
-def demo_clip_data(tokenizer, n: int=48, dim: int=16, seed: int=0) -> ClipDataset:
-    "Random sequences whose 'structure' vectors are a fixed random function of their composition (a learnable toy task)."
+# %% ../nbs/02_clip.ipynb #f32ed50a
+def demo_clip_data(tokenizer, n: int=48, dim: int=16, seed: int=0, residues: bool=False) -> ClipDataset:
+    "Random sequences whose 'structure' vectors (and per-residue features) are a fixed random function of their residues (a learnable toy task)."
     rng = np.random.default_rng(seed); aa = np.array(list("ACDEFGHIKLMNPQRSTVWY"))
     seqs = ["".join(rng.choice(aa, rng.integers(8, 20))) for _ in range(n)]
-    W = np.random.default_rng(123).normal(size=(20, dim))
-    comp = np.stack([[s.count(a) / len(s) for a in aa] for s in seqs])
-    pairs = pd.DataFrame({"id": [f"s{i}" for i in range(n)], "chain": "H", "chain_type": "heavy", "sequence": seqs})
+    W = np.random.default_rng(123).normal(size=(20, dim)).astype(np.float32)
+    onehot = [np.eye(20, dtype=np.float32)[[list(aa).index(c) for c in s]] for s in seqs]   # L x 20 each
+    pairs = pd.DataFrame({"id": [f"s{i}" for i in range(n)], "chain": "H", "chain_type": "heavy", "nanobody": False, "sequence": seqs})
     pairs["group"] = [sequence_group(s) for s in seqs]
-    return ClipDataset(pairs, (comp @ W).astype(np.float32), tokenizer)
+    res = [(o @ W).astype(np.float16) for o in onehot] if residues else None
+    return ClipDataset(pairs, np.stack([o.mean(0) @ W for o in onehot]), tokenizer, residues=res,
+                       residue_masks=[np.ones(len(s), np.float32) for s in seqs] if residues else None)
+
+# %% ../nbs/02_clip.ipynb #4264758d
+ABLATION_COLUMNS = ["seq2struct_top1", "struct2seq_top1", "mrr", "heavy_seq2struct_top1", "light_seq2struct_top1",
+                    "nanobody_seq2struct_top1", "fv_seq2struct_top1", "fv_struct2seq_top1", "uniformity_struct", "erank_struct", "erank_seq"]
+
+def ablation_table(results: dict, # (recipe, seed) -> saved run ({'info', 'metrics'}, `load_or_train_clip`)
+                   split: str="test", columns: list=ABLATION_COLUMNS) -> pd.DataFrame:
+    "Mean ± sd over seeds of each recipe's metrics on one split, recipes in the order given."
+    recipes = list(dict.fromkeys(r for r, _ in results))
+    rows = []
+    for r in recipes:
+        ms = pd.DataFrame([results[k]["metrics"][split] for k in results if k[0] == r])
+        rows.append({"recipe": r, "seeds": len(ms), **{c: f"{ms[c].mean():.3f} ± {ms[c].std(ddof=1) if len(ms) > 1 else 0:.3f}" for c in columns if c in ms}})
+    return pd.DataFrame(rows).set_index("recipe")
+
+def best_recipe(results: dict, metric: str="mrr") -> str:
+    "The recipe with the highest mean validation `metric` over its seeds (model selection on valid only)."
+    recipes = list(dict.fromkeys(r for r, _ in results))
+    return max(recipes, key=lambda r: np.mean([results[k]["metrics"]["valid"][metric] for k in results if k[0] == r]))
+
+# %% ../nbs/02_clip.ipynb #48219e9b
+PROBE_TARGETS = ("neighbours_10A", "sin_phi", "cos_phi", "sin_psi", "cos_psi")
+
+def dihedral(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray) -> np.ndarray:  # N angles (radians)
+    "Dihedral angles of the point quadruples (N x 3 each)."
+    b0, b1, b2 = a - b, c - b, d - c
+    b1n = b1 / np.linalg.norm(b1, axis=-1, keepdims=True)
+    v = b0 - (b0 * b1n).sum(-1, keepdims=True) * b1n; w = b2 - (b2 * b1n).sum(-1, keepdims=True) * b1n
+    return np.arctan2((np.cross(b1n, v) * w).sum(-1), (v * w).sum(-1))
+
+def residue_targets(s, k: int, # a `Structure` (notebook 01) and the index of one of its chains
+                   ) -> np.ndarray:  # L_c x 5 (PROBE_TARGETS), NaN where undefined
+    "Per-residue structural properties of one chain: Cα neighbours within 10 Å in the whole complex (a burial proxy), sin/cos of φ and ψ."
+    x, m = s.coords[k], s.masks[k] > 0
+    ca_all = np.concatenate([c[mm > 0, 1] for c, mm in zip(s.coords, s.masks)])
+    out = np.full((len(x), 5), np.nan, np.float32)
+    d = np.linalg.norm(x[m, None, 1] - ca_all[None], axis=-1)
+    out[m, 0] = (d < 10).sum(1) - 1
+    prev_ok = m[1:] & m[:-1] & (np.linalg.norm(x[1:, 0] - x[:-1, 2], axis=-1) < 2.0)   # peptide bond C(i-1)-N(i) present
+    phi = dihedral(x[:-1, 2], x[1:, 0], x[1:, 1], x[1:, 2]); psi = dihedral(x[:-1, 0], x[:-1, 1], x[:-1, 2], x[1:, 0])
+    i = np.flatnonzero(prev_ok)
+    out[i + 1, 1], out[i + 1, 2] = np.sin(phi[i]), np.cos(phi[i])
+    out[i, 3], out[i, 4] = np.sin(psi[i]), np.cos(psi[i])
+    return out
+
+@torch.no_grad()
+def residue_states(model, tokenizer, seqs: list[str], batch_size: int=32) -> list[np.ndarray]:  # per sequence: L x H
+    "Last hidden states of a tower at each residue token (one token per residue)."
+    model.eval(); dev = next(model.parameters()).device; out = []
+    for i in range(0, len(seqs), batch_size):
+        enc = tokenizer(seqs[i:i + batch_size], padding=True, return_tensors="pt").to(dev)
+        h = model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).last_hidden_state.float().cpu()
+        m = residue_token_mask(enc["attention_mask"].cpu())
+        out += [h[b][m[b]].numpy() for b in range(len(h))]
+    return out
+
+def probe_data(structs: list, model, tokenizer) -> tuple[np.ndarray, np.ndarray]:  # (M x H states, M x 5 targets)
+    "Residue states and targets of every heavy/light chain of `structs`."
+    chains = [(s, k) for s in structs for k, t in enumerate(s.chain_types) if t in ("heavy", "light")]
+    H = residue_states(model, tokenizer, [s.seqs[k] for s, k in chains])
+    return np.concatenate(H), np.concatenate([residue_targets(s, k) for s, k in chains])
+
+def structure_probe(train: tuple, valid: tuple, test: tuple, # (states, targets) of each split (`probe_data`)
+                    alphas=tuple(np.logspace(-1, 4, 11))) -> pd.DataFrame:
+    "Ridge probe per target, fitted on train residues, penalty chosen on valid (R²), scored on test: R² and Spearman."
+    from scipy.stats import spearmanr
+    mu, sd = train[0].mean(0), train[0].std(0) + 1e-6
+    Z = [(x - mu) / sd for x, _ in (train, valid, test)]
+    rows = []
+    for j, name in enumerate(PROBE_TARGETS):
+        ok = [np.isfinite(y[:, j]) for _, y in (train, valid, test)]
+        Xtr, ytr = Z[0][ok[0]], train[1][ok[0], j]; ym = ytr.mean()
+        G, b = Xtr.T @ Xtr, Xtr.T @ (ytr - ym)
+        def fit(a): return np.linalg.solve(G + a * len(ytr) * np.eye(len(G)), b)
+        def r2(w, X, y): return 1 - ((X @ w + ym - y) ** 2).sum() / ((y - y.mean()) ** 2).sum()
+        best = max(alphas, key=lambda a: r2(fit(a), Z[1][ok[1]], valid[1][ok[1], j]))
+        w = fit(best); Xte, yte = Z[2][ok[2]], test[1][ok[2], j]
+        rows.append({"target": name, "r2": r2(w, Xte, yte), "spearman": spearmanr(Xte @ w, yte)[0], "alpha": best, "n_test": int(ok[2].sum())})
+    return pd.DataFrame(rows)

@@ -10,15 +10,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import io, sys
-from .core import data_dir, data_file, output_dir, write_parquet, write_json, set_seed
+from .core import data_dir, data_file, output_dir, write_parquet, write_json, set_seed, atomic_path
 
 # %% auto #0
 __all__ = ['STRUCTURES_DIR', 'EXCLUSION_COLUMNS', 'SPLITS', 'CDRS', 'patch_proteinflow_compat', 'import_proteinflow',
            'local_fasta', 'sorted_listdir', 'deterministic_mmseqs', 'entry_id', 'read_pdb_header',
            'read_structure_table', 'read_atom_sequences', 'LayoutResult', 'build_layout', 'make_broken_structures',
            'DegenerateSplitError', 'run_proteinflow', 'read_proteinflow_log', 'split_sizes', 'check_split',
-           'split_with_guard', 'read_entry', 'cdr_sequences', 'cluster_table', 'build_manifest', 'IngestResult',
-           'ingest', 'load_manifest']
+           'split_with_guard', 'read_entry', 'cdr_sequences', 'cluster_table', 'build_manifest', 'split_groups',
+           'molecule_kind', 'assign_stratified', 'stratify_dataset', 'IngestResult', 'ingest', 'load_manifest']
 
 # %% ../nbs/00_sabdab.ipynb #cd0376f4
 def patch_proteinflow_compat() -> list[str]:
@@ -398,6 +398,71 @@ def build_manifest(dataset: str|os.PathLike, # split ProteinFlow dataset folder
                          "path": str(p.relative_to(dataset))})
     return pd.DataFrame(rows)
 
+# %% ../nbs/00_sabdab.ipynb #adc274e9
+def split_groups(ids: list[str], # entry ids `{pdb}-{H}_{L}_{antigen}`
+                 clusters: pd.DataFrame, # long table (id, cluster) of CDR cluster memberships (`cluster_table`)
+                ) -> dict[str, int]:
+    "Group number of each entry: entries sharing a PDB id or any CDR cluster end up in one group (union-find)."
+    parent = {i: i for i in ids}
+    def find(x):
+        while parent[x] != x: parent[x] = parent[parent[x]]; x = parent[x]
+        return x
+    def union(a, b): parent[find(a)] = find(b)
+    links = pd.concat([pd.DataFrame({"id": ids, "key": ["pdb:" + i.split("-")[0] for i in ids]}),
+                       clusters[clusters.id.isin(ids)].assign(key=lambda d: "cl:" + d.cluster.astype(str))[["id", "key"]]])
+    for _, g in links.groupby("key"):
+        first = g.id.iloc[0]
+        for other in g.id.iloc[1:]: union(other, first)
+    roots = {i: find(i) for i in ids}
+    number = {r: k for k, r in enumerate(dict.fromkeys(roots[i] for i in sorted(ids)))}
+    return {i: number[roots[i]] for i in ids}
+
+def molecule_kind(eid: str) -> str:
+    "'nanobody' when the entry id names no light chain, else 'paired'."
+    return "nanobody" if eid.split("-", 1)[1].split("_")[1] == "nan" else "paired"
+
+def assign_stratified(groups: dict[str, int], # entry -> group (`split_groups`)
+                      seed: int=42, valid_split: float=0.1, test_split: float=0.1,
+                     ) -> dict[str, str]:
+    "Split whole groups so that each split holds about its share of nanobodies and of paired Fv entries."
+    target = {"train": 1 - valid_split - test_split, "valid": valid_split, "test": test_split}
+    g = pd.DataFrame({"id": list(groups), "group": list(groups.values())})
+    g["kind"] = g.id.map(molecule_kind)
+    comp = g.groupby("group").agg(n=("id", "size"), nano=("kind", lambda k: (k == "nanobody").mean())).reset_index()
+    comp["stratum"] = np.where(comp.nano >= 0.5, "nanobody", "paired")
+    rng = np.random.default_rng(seed)
+    comp["tie"] = rng.permutation(len(comp))
+    out = {}
+    for _, c in comp.groupby("stratum"):
+        total, have = c.n.sum(), dict.fromkeys(target, 0)
+        for r in c.sort_values(["n", "tie"], ascending=[False, True]).itertuples():  # large groups first, seeded order among equals
+            s = max(target, key=lambda k: target[k] * total - have[k])
+            have[s] += r.n; out[r.group] = s
+    return {i: out[grp] for i, grp in groups.items()}
+
+# %% ../nbs/00_sabdab.ipynb #c47eb016
+def stratify_dataset(dataset: str|os.PathLike, # a split ProteinFlow dataset folder
+                     seed: int=42, valid_split: float=0.1, test_split: float=0.1,
+                    ) -> dict[str, int]:
+    "Re-split a ProteinFlow dataset by whole CDR-cluster/PDB groups, stratified by molecule kind; move the pickles and rewrite `splits_dict`."
+    dataset = Path(dataset)
+    where = {p.stem: s for s in SPLITS for p in (dataset/s).glob("*.pickle")}
+    new = assign_stratified(split_groups(sorted(where), cluster_table(dataset)), seed, valid_split, test_split)
+    for eid, s in where.items():
+        if new[eid] != s: os.replace(dataset/s/f"{eid}.pickle", dataset/new[eid]/f"{eid}.pickle")
+    members = {}
+    for s in SPLITS:
+        p = dataset/"splits_dict"/f"{s}.pickle"
+        if p.exists():
+            for cluster, mem in pd.read_pickle(p).items(): members.setdefault(cluster, []).extend(mem)
+    if members:
+        out = {s: {} for s in SPLITS}
+        for cluster, mem in members.items():
+            for m in mem: out[new[str(m[0]).removesuffix(".pickle")]].setdefault(cluster, []).append(m)
+        for s in SPLITS:
+            with atomic_path(dataset/"splits_dict"/f"{s}.pickle") as tmp, open(tmp, "wb") as f: pickle.dump(out[s], f)
+    return split_sizes(dataset)
+
 # %% ../nbs/00_sabdab.ipynb #6fd41106
 @dataclass
 class IngestResult:
@@ -415,6 +480,7 @@ def ingest(structures: pd.DataFrame|None=None, # rows to ingest (default: every 
            seed: int=42, resolution_thr: float=2.5, species: str|None=None, nanobodies: bool=True,
            min_seq_id: float=0.9, valid_split: float=0.1, test_split: float=0.1, split_tolerance: float=0.05,
            max_tries: int=5, max_rel_error: float=0.5, fasta_dir=None,
+           stratify: bool=True, # re-split whole groups stratified by molecule kind (`stratify_dataset`); False keeps ProteinFlow's split
            quiet: bool=True, # ProteinFlow's console output to `console.log` instead of the screen
            verbose: bool=True, # one progress line per step
           ) -> IngestResult:
@@ -431,6 +497,10 @@ def ingest(structures: pd.DataFrame|None=None, # rows to ingest (default: every 
     say(f"ProteinFlow filters: {len(list(dataset.glob('*.pickle')))} entries processed (console output: {dataset/'console.log'})")
     used, sizes = split_with_guard(dataset, seed, valid_split, test_split, split_tolerance, min_seq_id, max_tries, max_rel_error, quiet=quiet)
     say(f"split (seed {used}): {sizes}")
+    pf_split = {s: {"entries": n, "nanobodies": sum(molecule_kind(p.stem) == "nanobody" for p in (dataset/s).glob("*.pickle"))} for s, n in sizes.items()}
+    if stratify:
+        sizes = stratify_dataset(dataset, used, valid_split, test_split); check_split(sizes, valid_split, test_split, max_rel_error)
+        say(f"stratified by molecule kind: {sizes}")
     manifest = build_manifest(dataset, structures)
     pf_excl = read_proteinflow_log(dataset/"log.txt")
     pf_excl = pf_excl[pf_excl.id.isin(layout.summary.id) & ~pf_excl.id.isin(manifest.id)]
@@ -444,7 +514,9 @@ def ingest(structures: pd.DataFrame|None=None, # rows to ingest (default: every 
     write_json({"tag": tag, "seed_requested": seed, "seed_used": used, "sizes": sizes, "n_in": len(structures),
                 "n_kept": len(manifest), "n_excluded": len(excl), "resolution_thr": resolution_thr, "species": species,
                 "nanobodies": nanobodies, "min_seq_id": min_seq_id, "valid_split": valid_split, "test_split": test_split,
-                "split_tolerance": split_tolerance, "seconds": round(secs, 1)}, dataset/"ingest.json")
+                "split_tolerance": split_tolerance, "proteinflow_split": pf_split, "stratified": stratify,
+                "nanobodies_per_split": {s: int(((manifest.split == s) & (manifest.light_chain == "")).sum()) for s in SPLITS},
+                "seconds": round(secs, 1)}, dataset/"ingest.json")
     shutil.rmtree(layout.path, ignore_errors=True)
     return IngestResult(dataset, manifest, excl, used, sizes, secs)
 

@@ -16,12 +16,12 @@ from .core import output_dir, write_json, write_parquet, atomic_path, file_sha25
 from .sabdab import read_entry, load_manifest, SPLITS
 
 # %% auto #0
-__all__ = ['AA3', 'ESMIF1_NAME', 'ESMIF1_URL', 'ENCODERS', 'STORE_COLUMNS', 'Structure', 'structure_from_entry',
-           'load_structures', 'read_pdb_backbone', 'write_backbone_pdb', 'check_structure', 'EmbeddingRow',
-           'failed_row', 'state_dict_sha256', 'masked_mean', 'mpnn_weights_path', 'MPNNBatch', 'pack_mpnn_batch',
-           'MPNNEncoder', 'random_rotation', 'transform_structure', 'import_esm_inverse_folding', 'esmif1_args',
-           'load_esmif1', 'center_structure', 'ESMIF1Encoder', 'get_encoder', 'read_store', 'embed_split', 'Embeddings',
-           'load_embeddings']
+__all__ = ['AA3', 'RESIDUE_CHAIN_TYPES', 'ESMIF1_NAME', 'ESMIF1_URL', 'ENCODERS', 'STORE_COLUMNS', 'STORE_VERSION', 'Structure',
+           'structure_from_entry', 'cdr_string', 'load_structures', 'read_pdb_backbone', 'write_backbone_pdb',
+           'check_structure', 'EmbeddingRow', 'chain_row', 'failed_row', 'state_dict_sha256', 'masked_mean',
+           'mpnn_weights_path', 'MPNNBatch', 'pack_mpnn_batch', 'MPNNEncoder', 'random_rotation', 'transform_structure',
+           'import_esm_inverse_folding', 'esmif1_args', 'load_esmif1', 'center_structure', 'ESMIF1Encoder',
+           'get_encoder', 'residue_arrays', 'read_store', 'embed_split', 'Embeddings', 'load_embeddings']
 
 # %% ../nbs/01_structure.ipynb #f654dc43
 @dataclass
@@ -33,6 +33,7 @@ class Structure:
     seqs: list[str]            # one-letter sequence per chain (length L_c)
     coords: list[np.ndarray]   # per chain: L_c x 4 x 3 backbone N, CA, C, O (Å), NaN where missing
     masks: list[np.ndarray]    # per chain: L_c, 1 where N, CA, C, O are all present
+    cdrs: list[str]|None = None  # per chain: L_c characters, '1'/'2'/'3' inside CDR 1/2/3 (Chothia, ProteinFlow), '0' elsewhere
 
     @property
     def length(self) -> int: return sum(len(s) for s in self.seqs)
@@ -50,7 +51,15 @@ def structure_from_entry(eid: str, # entry id `{pdb}-{H}_{L}_{antigen}`
         m = np.asarray(entry[c]["msk"]).astype(bool) & np.isfinite(x).all((1, 2)) & (np.abs(x).sum(-1) > 0).all(-1)
         x[~m] = np.nan
         coords.append(x); masks.append(m.astype(np.float32))
-    return Structure(eid, chains, types_, [entry[c]["seq"] for c in chains], coords, masks)
+    cdrs = [cdr_string(entry[c].get("cdr"), len(entry[c]["seq"])) for c in chains]
+    return Structure(eid, chains, types_, [entry[c]["seq"] for c in chains], coords, masks, cdrs)
+
+def cdr_string(labels, # per-residue CDR labels of ProteinFlow ("-", "H1", …, "L3"), or None
+               n: int, # chain length
+              ) -> str:
+    "One character per residue: the CDR number ('1', '2', '3') or '0' for framework and non-antibody chains."
+    if labels is None: return "0" * n
+    return "".join(str(l)[-1] if str(l)[:1] in "HL" and str(l)[-1:] in "123" else "0" for l in np.asarray(labels).tolist())
 
 def load_structures(dataset: str|os.PathLike, # ProteinFlow dataset folder from notebook 00
                     manifest: pd.DataFrame|None=None, # rows to load (default: the whole manifest)
@@ -144,6 +153,25 @@ class EmbeddingRow:
     vector: np.ndarray|None  # D (float32)
     status: str = "ok"
     reason: str = ""
+    cdr: str = ""                          # L_c characters (`Structure.cdrs`)
+    residue_mask: np.ndarray|None = None   # L_c, 1 where the backbone is complete
+    residues: np.ndarray|None = None       # L_c x D per-residue features (float16), antibody chains only
+
+RESIDUE_CHAIN_TYPES = ("heavy", "light")  # chains whose per-residue features are stored
+
+def chain_row(s: Structure, k: int, # the k-th chain of `s`
+              enc, # the encoder (name, weights_sha256, pooling)
+              h: torch.Tensor, # L_c x D per-residue features of that chain
+              mask: torch.Tensor, # L_c, 1 for residues with a complete backbone
+             ) -> EmbeddingRow:
+    "The store row of one chain: the masked mean, and the per-residue features for antibody chains."
+    m = mask.float()
+    v = masked_mean(h[None].float(), m[None])[0]
+    keep = s.chain_types[k] in RESIDUE_CHAIN_TYPES
+    cdr = s.cdrs[k] if s.cdrs is not None else "0" * len(h)
+    return EmbeddingRow(s.id, s.chains[k], s.chain_types[k], enc.name, enc.weights_sha256, enc.pooling, int(m.sum()),
+                        v.cpu().numpy(), cdr=cdr, residue_mask=m.cpu().numpy().astype(np.uint8) if keep else None,
+                        residues=h.detach().cpu().numpy().astype(np.float16) if keep else None)
 
 def failed_row(s: Structure, enc, reason: str) -> EmbeddingRow:
     "The record of an entry an encoder could not embed."
@@ -239,10 +267,7 @@ class MPNNEncoder:
             batch = pack_mpnn_batch(chunk, self.device)
             h = self.node_features(batch)
             for b, s in enumerate(chunk):
-                for (c, a, e), t in zip(batch.chain_slices[b], s.chain_types):
-                    v = masked_mean(h[b:b+1, a:e], batch.mask[b:b+1, a:e])[0]
-                    rows.append(EmbeddingRow(s.id, c, t, self.name, self.weights_sha256, self.pooling,
-                                             int(batch.mask[b, a:e].sum()), v.float().cpu().numpy()))
+                for k, (c, a, e) in enumerate(batch.chain_slices[b]): rows.append(chain_row(s, k, self, h[b, a:e], batch.mask[b, a:e]))
         return rows
 
 # %% ../nbs/01_structure.ipynb #a3bd8c99
@@ -254,7 +279,7 @@ def random_rotation(seed: int=0) -> np.ndarray:
 
 def transform_structure(s: Structure, R: np.ndarray, t: np.ndarray) -> Structure:
     "The structure moved rigidly: x -> x R^T + t."
-    return Structure(s.id, s.chains, s.chain_types, s.seqs, [(x @ R.T + t).astype(np.float32) for x in s.coords], s.masks)
+    return Structure(s.id, s.chains, s.chain_types, s.seqs, [(x @ R.T + t).astype(np.float32) for x in s.coords], s.masks, s.cdrs)
 
 # %% ../nbs/01_structure.ipynb #83e9b0a3
 def import_esm_inverse_folding():
@@ -349,10 +374,9 @@ class ESMIF1Encoder:
             why = check_structure(s)
             if why: rows.append(failed_row(s, self, why)); continue
             if self.device != "cpu": self.model.to(self.device)
-            for c, t, m in zip(s.chains, s.chain_types, s.masks):
+            for k, (c, m) in enumerate(zip(s.chains, s.masks)):
                 h = self.chain_features(s, c).float()
-                v = masked_mean(h[None], torch.as_tensor(m, device=h.device)[None])[0]
-                rows.append(EmbeddingRow(s.id, c, t, self.name, self.weights_sha256, self.pooling, int(m.sum()), v.cpu().numpy()))
+                rows.append(chain_row(s, k, self, h, torch.as_tensor(m, device=h.device)))
         return rows
 
 # %% ../nbs/01_structure.ipynb #3675a698
@@ -364,12 +388,25 @@ def get_encoder(name: str="proteinmpnn", **kwargs):
     return ENCODERS[name](**kwargs)
 
 # %% ../nbs/01_structure.ipynb #8503e480
-STORE_COLUMNS = ["id", "chain", "chain_type", "encoder", "weights_sha256", "pooling", "n_residues", "status", "reason", "vector"]
+STORE_COLUMNS = ["id", "chain", "chain_type", "encoder", "weights_sha256", "pooling", "n_residues", "status", "reason", "vector",
+                 "cdr", "residue_mask", "residue_features"]
+STORE_VERSION = 2  # 2: per-residue features, masks and CDR labels beside the pooled vector
 
 def _rows_frame(rows: list[EmbeddingRow]) -> pd.DataFrame:
-    df = pd.DataFrame([{**asdict(r), "vector": None if r.vector is None else r.vector.astype(np.float32).tolist()} for r in rows],
-                      columns=STORE_COLUMNS)
-    return df
+    recs = []
+    for r in rows:
+        d = {k: v for k, v in asdict(r).items() if k not in ("residues", "residue_mask")}
+        d["vector"] = None if r.vector is None else r.vector.astype(np.float32).tolist()
+        d["residue_mask"] = None if r.residue_mask is None else r.residue_mask.astype(np.uint8).tobytes()
+        d["residue_features"] = None if r.residues is None else np.ascontiguousarray(r.residues, np.float16).tobytes()
+        recs.append(d)
+    return pd.DataFrame(recs, columns=STORE_COLUMNS)
+
+def residue_arrays(row, dim: int) -> tuple[np.ndarray, np.ndarray]:
+    "(L x dim float32 per-residue features, L backbone mask) of one store row."
+    if row.residue_features is None: raise ValueError(f"{row.id} chain {row.chain}: no per-residue features stored ({row.chain_type} chain)")
+    return (np.frombuffer(row.residue_features, np.float16).reshape(-1, dim).astype(np.float32),
+            np.frombuffer(row.residue_mask, np.uint8).astype(np.float32))
 
 def read_store(store: str|os.PathLike, encoder: str, split: str) -> pd.DataFrame:
     "Every row of one split of the store (embedded and failed), parts in order."
@@ -381,11 +418,14 @@ def _check_meta(store: Path, enc) -> None:
     meta = store/enc.name/"meta.json"
     if meta.exists():
         old = json.loads(meta.read_text())
+        if old.get("store_version", 1) != STORE_VERSION:
+            raise ValueError(f"{meta}: store version {old.get('store_version', 1)}, this code writes version {STORE_VERSION} "
+                             f"(per-residue features); delete {store/enc.name} (or run `esm2-ab-clip embed --force`) and embed again")
         if old["weights_sha256"] != enc.weights_sha256:
             raise ValueError(f"{meta}: the store was written with weights {old['weights_sha256'][:12]}…, this encoder has "
                              f"{enc.weights_sha256[:12]}…; use another store folder or delete {store/enc.name}")
     else:
-        write_json({"encoder": enc.name, "weights_sha256": enc.weights_sha256, "pooling": enc.pooling, "dim": enc.dim,
+        write_json({"store_version": STORE_VERSION, "encoder": enc.name, "weights_sha256": enc.weights_sha256, "pooling": enc.pooling, "dim": enc.dim,
                     "config": enc.config}, meta)
 
 def embed_split(structs: list[Structure], # entries of one split
@@ -427,11 +467,17 @@ class Embeddings:
     failed: pd.DataFrame  # entries recorded as failed, with reasons
     meta: dict            # encoder configuration and weight checksum
 
+    def residues(self, i: int) -> tuple[np.ndarray, np.ndarray]:  # (L x D features, L backbone mask)
+        "Per-residue features and backbone mask of table row `i` (antibody chains)."
+        return residue_arrays(self.table.iloc[i], self.vectors.shape[1])
+
 def load_embeddings(split: str, encoder: str="proteinmpnn", store: str|os.PathLike|None=None) -> Embeddings:
     "The embeddings of `split` written by `encoder` (default store: `output_dir()/embeddings`)."
     store = Path(store) if store is not None else output_dir()/"embeddings"
     meta = store/encoder/"meta.json"
     if not meta.exists(): raise FileNotFoundError(f"{meta} not found: embed the structures first (notebook 01, `embed_split`)")
+    if json.loads(meta.read_text()).get("store_version", 1) != STORE_VERSION:
+        raise ValueError(f"{meta}: an older store without per-residue features; delete {store/encoder} (or `esm2-ab-clip embed --force`) and embed again")
     df = read_store(store, encoder, split)
     if df.empty: raise FileNotFoundError(f"no embeddings for split {split!r} in {store/encoder}: embed it first")
     ok = df[df.status == "ok"].reset_index(drop=True)

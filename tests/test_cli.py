@@ -1,6 +1,6 @@
 """The command line end to end (issue: the main job): a quick run on a small subset of the shared data with a tiny
 tower, an interrupted embed stage that resumes, and bad input."""
-import json, os, signal, subprocess, sys, time
+import json, os, re, signal, subprocess, sys, time
 from pathlib import Path
 import pandas as pd
 import pytest
@@ -17,22 +17,27 @@ def test_help_lists_every_command_and_option():
     r = cli("--help")
     for c in ("ingest", "embed", "train", "evaluate", "run", "embed-seqs"): assert c in r.stdout
     r = cli("run", "--help")
-    for opt in ("--out", "--quick", "--paper", "--force", "--tower"): assert opt in r.stdout
+    for opt in ("--out", "--quick", "--paper", "--force", "--tower", "--recipe"): assert opt in r.stdout
+    r = cli("train", "--help")
+    for opt in ("--recipe", "--train_layers", "--residue_weight", "--struct_pooling", "--head_lr"): assert opt in r.stdout
     assert cli("nonsense", check=False).returncode == 2
 
 @needs_data
 def test_quick_run_end_to_end(tmp_path):
     out = tmp_path/"run"
     r = cli("run", "--quick", "--tower", "tiny-bert", "--max_structures", 60, "--out", out)
-    assert "run finished" in r.stdout
+    assert "run finished" in r.stdout and re.search(r"device: (cpu|cuda:0) \(", r.stdout)
     ds = out/"ingest"/"proteinflow_sabdab"
     man, excl = pd.read_parquet(ds/"manifest.parquet"), pd.read_parquet(ds/"exclusions.parquet")
     ing = json.loads((ds/"ingest.json").read_text())
     assert ing["n_in"] == 60 == len(man) + len(excl) and set(man.split) == {"train", "valid", "test"}
     store = pd.concat(pd.read_parquet(p) for p in (out/"embeddings"/"proteinmpnn").rglob("part-*.parquet"))
     assert set(store.id) == set(man.id) and not store.duplicated(["id", "chain"]).any()
-    m = json.loads((out/"clip"/"seed0"/"metrics.json").read_text())["metrics"]
-    assert {"test", "untrained_test", "valid", "train"} <= set(m) and 0 <= m["test"]["seq2struct_top1"] <= 1
+    saved = json.loads((out/"clip"/"seed0"/"metrics.json").read_text())
+    m, info = saved["metrics"], saved["info"]
+    assert {"test", "untrained_test", "valid"} <= set(m) and 0 <= m["test"]["seq2struct_top1"] <= 1
+    from esm2_ab_clip.clip import DEFAULT_RECIPE
+    assert info["recipe"] == DEFAULT_RECIPE and {"uniformity_struct", "erank_struct", "heavy_seq2struct_top1", "mrr"} <= set(m["test"])
     from transformers import AutoModel, AutoModelForSequenceClassification
     assert type(AutoModel.from_pretrained(out/"clip"/"seed0"/"tower")).__name__ == "BertModel"
     AutoModelForSequenceClassification.from_pretrained(out/"clip"/"seed0"/"tower", num_labels=1)
@@ -75,6 +80,8 @@ def test_bad_input_gets_a_clear_error(tmp_path):
     assert r.returncode != 0 and "ESM-IF1 weights not found" in r.stderr and "esm2_t6_8M_UR50D" in r.stderr
     r = cli("train", "--out", tmp_path/"empty", "--tower", "tiny-bert", "--seeds", "0", check=False)
     assert r.returncode != 0 and "run the ingest" in r.stderr
+    r = cli("train", "--out", tmp_path/"empty", "--tower", "tiny-bert", "--recipe", "bogus", check=False)
+    assert r.returncode != 0 and "unknown recipe 'bogus'" in r.stderr and "top2+std+cdr+res" in r.stderr
 
 def test_embed_seqs_writes_embeddings(tmp_path):
     fa = tmp_path/"s.fasta"; fa.write_text(">a\nEVQLVESGGG\n>b\nDIQMTQSPSS\n")
