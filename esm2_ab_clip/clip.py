@@ -32,8 +32,8 @@ __all__ = ['ESM_VOCAB', 'POOLINGS', 'HEADS', 'PAIRINGS', 'STRUCT_POOLINGS', 'CHA
            'evaluate_clip', 'ClipTrainer', 'precision_flags', 'clip_training_args', 'cache_hidden',
            'pooled_tower_features', 'fit_heads', 'ClipRun', 'recipe_options', 'load_clip_split', 'standardization',
            'train_clip', 'load_or_train_clip', 'export_tower', 'model_card', 'save_clip', 'demo_clip_data',
-           'ablation_table', 'best_recipe', 'dihedral', 'residue_targets', 'residue_states', 'probe_data',
-           'structure_probe']
+           'ablation_table', 'best_recipe', 'ablation_summary', 'dihedral', 'residue_targets', 'residue_states',
+           'probe_data', 'structure_probe']
 
 # %% ../nbs/02_clip.ipynb #b9a2af0b
 def antiberty_dir() -> Path:
@@ -129,7 +129,7 @@ def pool_hidden(hidden: torch.Tensor, # B x T x H last hidden states
     if pooling != "mean": raise ValueError(f"pooling must be one of {POOLINGS}, not {pooling!r}")
     return masked_mean(hidden, residue_mask(input_ids, attention_mask, special_ids))
 
-# %% ../nbs/02_clip.ipynb #aab21224
+# %% ../nbs/02_clip.ipynb #114b4bca
 def residue_token_mask(attention_mask: torch.Tensor, # B x T, 1 for real tokens
                       ) -> torch.Tensor:  # B x T, 1 for residue tokens
     "Residue tokens of one-token-per-residue tokenizers that wrap each sequence as [CLS] … [SEP]: every attended token but the first and the last."
@@ -237,7 +237,7 @@ def clip_loss(seq: torch.Tensor, # B x P normalised sequence embeddings (this ra
         logits_s2t = logits_s2t.masked_fill(dup, float("-inf")); logits_t2s = logits_t2s.masked_fill(dup, float("-inf"))
     return (F.cross_entropy(logits_s2t, targets) + F.cross_entropy(logits_t2s, targets)) / 2
 
-# %% ../nbs/02_clip.ipynb #11c799fa
+# %% ../nbs/02_clip.ipynb #1acbe28b
 HEADS = ("linear", "mlp")
 
 def make_head(d_in: int, d_out: int, kind: str="linear", layernorm: bool=False) -> nn.Sequential:
@@ -392,7 +392,7 @@ class AbClipModel(PreTrainedModel):
 AutoConfig.register("esm2_ab_clip", AbClipConfig, exist_ok=True)
 AutoModel.register(AbClipConfig, AbClipModel, exist_ok=True)
 
-# %% ../nbs/02_clip.ipynb #a06e118e
+# %% ../nbs/02_clip.ipynb #11576381
 PAIRINGS = ("chain", "fv")
 STRUCT_POOLINGS = ("mean", "cdr")
 
@@ -518,7 +518,7 @@ def retrieval_metrics(seq: torch.Tensor, # N x P normalised sequence embeddings
     out["n"] = n; out["chance_top1"] = 1 / n if n else float("nan")
     return out
 
-# %% ../nbs/02_clip.ipynb #3a09ded3
+# %% ../nbs/02_clip.ipynb #cb4aef87
 def effective_rank(x: torch.Tensor, # N x P
                   ) -> float:
     "exp of the entropy of the normalised singular values: 1 for vectors on one line, P for well-spread ones."
@@ -555,7 +555,7 @@ def retrieval_diagnostics(S: torch.Tensor, T: torch.Tensor, # N x P normalised s
                     "fv_chance_top1": m["chance_top1"]})
     return out
 
-# %% ../nbs/02_clip.ipynb #8fb15e9b
+# %% ../nbs/02_clip.ipynb #73545c97
 @torch.no_grad()
 def embed_pairs(model: AbClipModel, ds: ClipDataset, batch_size: int=64) -> tuple[torch.Tensor, torch.Tensor]:
     "Normalised sequence and structure embeddings (N x P each, CPU float32) of every pair of a dataset."
@@ -590,7 +590,7 @@ def evaluate_clip(model: AbClipModel, ds: ClipDataset, batch_size: int=64) -> di
             "mean_cosine_raw_struct": mean_cosine(ds.vectors), **m, "mrr": (m["seq2struct_mrr"] + m["struct2seq_mrr"]) / 2,
             **retrieval_diagnostics(S, T, ds.pairs), "logit_scale": scale.exp().item()}
 
-# %% ../nbs/02_clip.ipynb #55d65498
+# %% ../nbs/02_clip.ipynb #b5a5b2bd
 class ClipTrainer(Trainer):
     "Trainer for `AbClipModel`: contrastive `compute_loss`, whole-split `evaluate`, and its own learning rate for the heads."
     def __init__(self, *args, head_lr: float|None=None, # lr of heads and temperatures (None: the tower's)
@@ -647,7 +647,7 @@ def clip_training_args(out: str|os.PathLike, seed: int=0, epochs: float=5, lr: f
     kw.update(kwargs)
     return TrainingArguments(**kw)
 
-# %% ../nbs/02_clip.ipynb #2ccc8ca1
+# %% ../nbs/02_clip.ipynb #a69f8141
 @torch.no_grad()
 def cache_hidden(model: AbClipModel, ds: ClipDataset, batch_size: int=32, progress: bool=False) -> int:
     "Store in `ds.hidden` the frozen bottom's output for every sequence (T_i x H each); return the first trained layer."
@@ -699,7 +699,7 @@ def fit_heads(model: AbClipModel, ds: ClipDataset, steps: int=600, lr: float=1e-
     model.train(was)
     return losses
 
-# %% ../nbs/02_clip.ipynb #7b4439ff
+# %% ../nbs/02_clip.ipynb #ea0bf15d
 @dataclass
 class ClipRun:
     "What `train_clip` returns."
@@ -867,7 +867,7 @@ def save_clip(model: AbClipModel, tokenizer, out: str|os.PathLike, metrics: dict
     export_tower(model, tokenizer, out/"tower")
     return out
 
-# %% ../nbs/02_clip.ipynb #f32ed50a
+# %% ../nbs/02_clip.ipynb #41e21067
 def demo_clip_data(tokenizer, n: int=48, dim: int=16, seed: int=0, residues: bool=False) -> ClipDataset:
     "Random sequences whose 'structure' vectors (and per-residue features) are a fixed random function of their residues (a learnable toy task)."
     rng = np.random.default_rng(seed); aa = np.array(list("ACDEFGHIKLMNPQRSTVWY"))
@@ -880,7 +880,7 @@ def demo_clip_data(tokenizer, n: int=48, dim: int=16, seed: int=0, residues: boo
     return ClipDataset(pairs, np.stack([o.mean(0) @ W for o in onehot]), tokenizer, residues=res,
                        residue_masks=[np.ones(len(s), np.float32) for s in seqs] if residues else None)
 
-# %% ../nbs/02_clip.ipynb #4264758d
+# %% ../nbs/02_clip.ipynb #5e7559a5
 ABLATION_COLUMNS = ["seq2struct_top1", "struct2seq_top1", "mrr", "heavy_seq2struct_top1", "light_seq2struct_top1",
                     "nanobody_seq2struct_top1", "fv_seq2struct_top1", "fv_struct2seq_top1", "uniformity_struct", "erank_struct", "erank_seq"]
 
@@ -899,7 +899,32 @@ def best_recipe(results: dict, metric: str="mrr") -> str:
     recipes = list(dict.fromkeys(r for r, _ in results))
     return max(recipes, key=lambda r: np.mean([results[k]["metrics"]["valid"][metric] for k in results if k[0] == r]))
 
-# %% ../nbs/02_clip.ipynb #48219e9b
+# %% ../nbs/02_clip.ipynb #9870cce4
+def ablation_summary(results: dict, # (recipe, seed) -> saved run (`load_or_train_clip`)
+                     best: str, # the recipe chosen on valid (`best_recipe`)
+                     ceiling: str="frozen", # the frozen-feature recipe
+                    ) -> str:
+    "Plain-words key figures of the ablation: the choice on valid, best vs ceiling on test, collapse, stretch targets."
+    def stat(r, key, split="test"):
+        v = np.array([results[k]["metrics"][split][key] for k in results if k[0] == r], float); return v.mean(), v.std(ddof=1) if len(v) > 1 else 0.0
+    t = {k: results[next(x for x in results if x[0] == best)]["metrics"]["test"].get(k) for k in ("n", "heavy_n", "fv_n")}
+    out = [f"Chosen on the valid split (mean MRR over seeds): {best} ({stat(best, 'mrr', 'valid')[0]:.3f}; ceiling {ceiling}: "
+           f"{stat(ceiling, 'mrr', 'valid')[0]:.3f})."]
+    for key, name in (("seq2struct_top1", "seq→struct"), ("struct2seq_top1", "struct→seq")):
+        (b, bs), (c, cs) = stat(best, key), stat(ceiling, key)
+        out.append(f"Test {name} top-1 among {t['n']} chains: {b:.3f} ± {bs:.3f} vs the frozen-feature ceiling {c:.3f} ± {cs:.3f} "
+                   f"({'above' if b > c else 'not above'} it; chance {1 / t['n']:.3f}).")
+    u, us = stat(best, "uniformity_struct")
+    out.append(f"Structure-side uniformity {u:.2f} ± {us:.2f} ({'below' if u < -1 else 'not below'} −1: {'no collapse' if u < -1 else 'collapsed'}).")
+    if t.get("fv_n"):
+        f, fs = stat(best, "fv_seq2struct_top1"); out.append(f"Fv-level seq→struct top-1: {f:.3f} ± {fs:.3f} = {f * t['fv_n']:.1f}× chance "
+                                                            f"among {t['fv_n']} paired entries (stretch target 25×).")
+    if t.get("heavy_n"):
+        h, hs = stat(best, "heavy_seq2struct_top1"); out.append(f"Within heavy chains: {h:.3f} ± {hs:.3f} = {h * t['heavy_n']:.1f}× chance "
+                                                              f"among {t['heavy_n']} (stretch target 10×).")
+    return "\n".join(out)
+
+# %% ../nbs/02_clip.ipynb #05a718a6
 PROBE_TARGETS = ("neighbours_10A", "sin_phi", "cos_phi", "sin_psi", "cos_psi")
 
 def dihedral(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray) -> np.ndarray:  # N angles (radians)
