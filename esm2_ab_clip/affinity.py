@@ -55,12 +55,13 @@ def download_li2023(library: str="14H", splits=("train", "valid", "test"), root=
         p = li2023_path(library, split, root); rec = p.with_suffix(".csv.sha256.json")
         if not p.exists():
             url = BIOTRANSFER_URL.format(commit=BIOTRANSFER_COMMIT, lib=library, split=split)
+            part = output_dir()/"downloads"/p.name   # the partial file lives in the output folder, never in the data directory
             try:
-                p.parent.mkdir(parents=True, exist_ok=True)
-                with atomic_path(p) as tmp, urllib.request.urlopen(url, timeout=60) as r, open(tmp, "wb") as fh: shutil.copyfileobj(r, fh)
+                with atomic_path(part) as tmp, urllib.request.urlopen(url, timeout=60) as r, open(tmp, "wb") as fh: shutil.copyfileobj(r, fh)
             except Exception as e:
                 raise FileNotFoundError(f"{p} is missing and {url} could not be downloaded ({type(e).__name__}: {e}). "
                                         f"Fetch it on a machine with internet and put it there.") from None
+            p.parent.mkdir(parents=True, exist_ok=True); shutil.move(part, p)
             write_json({"url": url, "bytes": p.stat().st_size, "sha256": file_sha256(p)}, rec)
         elif rec.exists():
             r = json.loads(rec.read_text())

@@ -76,8 +76,12 @@ def test_bad_input_gets_a_clear_error(tmp_path):
     assert r.returncode != 0 and "bad.csv: 1 empty or non-letter sequence(s), first: id '1'" in r.stderr
     r = cli("embed-seqs", "--input", bad, "--output", tmp_path/"e.parquet", "--tower", "tiny-bert", check=False)
     assert r.returncode != 0 and "no column 'sequence'" in r.stderr
-    r = cli("run", "--paper", "--out", tmp_path/"p", check=False)
+    data = Path(os.environ.get("ESM2_AB_CLIP_DATA") or tmp_path/"nodata")
+    def snapshot(): return sorted((str(q), q.stat().st_mtime_ns, q.stat().st_size) for q in data.rglob("*")) if data.exists() else []
+    before = snapshot()
+    r = cli("run", "--paper", "--out", tmp_path/"p", check=False, env={**os.environ, "ESM2_AB_CLIP_OUT": str(tmp_path/"out")})
     assert r.returncode != 0 and "ESM-IF1 weights not found" in r.stderr and "esm2_t6_8M_UR50D" in r.stderr
+    assert snapshot() == before, "a failed --paper download touched the data directory"
     r = cli("train", "--out", tmp_path/"empty", "--tower", "tiny-bert", "--seeds", "0", check=False)
     assert r.returncode != 0 and "run the ingest" in r.stderr
     r = cli("train", "--out", tmp_path/"empty", "--tower", "tiny-bert", "--recipe", "bogus", check=False)
