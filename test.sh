@@ -28,6 +28,10 @@ else
   echo "no data directory with the shared files: cells flagged 'data' are skipped"
 fi
 
+# nothing may write into the data directory: its listing (names, sizes, mtimes) before the tests must equal the one after
+datasnap() { if [ -n "${ESM2_AB_CLIP_DATA:-}" ] && [ -d "$ESM2_AB_CLIP_DATA" ]; then find "$ESM2_AB_CLIP_DATA" -printf '%P %s %T@ %m\n' | sort; fi; }
+data_before=$(datasnap)
+
 echo "== 3/4 nbdev_test"
 n_nbs=$(find nbs -name '*.ipynb' -not -name '_*' -not -path '*/.ipynb_checkpoints/*' | wc -l)
 [ "$n_nbs" -gt 0 ] || { echo "FAIL: no notebooks to test"; exit 1; }
@@ -35,3 +39,7 @@ nbdev_test --flags "$FLAGS" --n_workers 2 --timing
 
 echo "== 4/4 pytest"
 python -m pytest tests/ -q -p no:cacheprovider
+if [ "$data_before" != "$(datasnap)" ]; then
+  echo "FAIL: the tests changed the data directory $ESM2_AB_CLIP_DATA:"; diff <(echo "$data_before") <(datasnap) | head -20; exit 1
+fi
+echo "data directory unchanged by the tests"

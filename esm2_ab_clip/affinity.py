@@ -11,20 +11,21 @@ import numpy as np
 import pandas as pd
 import torch
 from tqdm.auto import tqdm
-from .core import data_file, data_dir, output_dir, write_json, write_parquet, file_sha256, set_seed, atomic_path
+from .core import (data_file, data_dir, output_dir, write_json, write_parquet, file_sha256, set_seed, atomic_path,
+                               AMINO_ACIDS, check_sequences)
 from .clip import load_tower, pool_hidden
 
 # %% auto #0
 __all__ = ['LI2023_DIR', 'FLANKS', 'WILD_TYPE', 'BIOTRANSFER_COMMIT', 'BIOTRANSFER_URL', 'LI_COLUMNS', 'PROTOCOLS',
-           'ABBIBENCH_FILE', 'PRECISIONS', 'AA20', 'ALPHAS', 'SPLIT_NAMES', 'FRACTIONS', 'RUN_COLUMNS', 'STUDIES',
+           'ABBIBENCH_FILE', 'PRECISIONS', 'ALPHAS', 'SPLIT_NAMES', 'FRACTIONS', 'RUN_COLUMNS', 'STUDIES',
            'PAPER_STUDIES', 'RUN_KEY', 'full_sequence', 'li2023_path', 'download_li2023', 'read_li2023',
            'nan_fill_median', 'apply_protocol', 'PoolResult', 'isotonic_cv_residuals', 'abbibench_pool',
            'check_leakage', 'sample_fraction', 'sort_rows', 'ResampledTruth', 'resample_truth', 'score_resamples',
-           'top_recall', 'score', 'tower_checksum', 'cpu_has_bf16', 'resolve_precision', 'embed_sequences',
-           'cached_embeddings', 'onehot_encode', 'ridge_path', 'ridge_probe', 'AffinitySplit', 'make_split',
-           'run_probe_study', 'bootstrap_table', 'training_precision', 'finetune_regressor', 'checkpoint_hash',
-           'run_finetune_study', 'evaluate_csv', 'subsample_split', 'format_table', 'save_runs', 'affinity_study',
-           'plot_learning_curves', 'verdict_at']
+           'top_recall', 'score', 'tower_checksum', 'cpu_has_bf16', 'resolve_precision', 'residue_limit',
+           'embed_sequences', 'cached_embeddings', 'onehot_encode', 'ridge_path', 'ridge_probe', 'AffinitySplit',
+           'make_split', 'run_probe_study', 'bootstrap_table', 'training_precision', 'finetune_regressor',
+           'checkpoint_hash', 'run_finetune_study', 'csv_split', 'evaluate_csv', 'tower_features', 'subsample_split',
+           'format_table', 'save_runs', 'affinity_study', 'plot_learning_curves', 'verdict_at']
 
 # %% ../nbs/03_affinity.ipynb #6af552cd
 LI2023_DIR = "li2023_covid_scfv"
@@ -79,8 +80,7 @@ def read_li2023(library: str="14H", split: str="valid", root=None) -> pd.DataFra
     df = pd.read_csv(p)
     missing = [c for c in LI_COLUMNS if c not in df.columns]
     if missing: raise ValueError(f"{p}: missing columns {missing}; expected the biotransfer format {LI_COLUMNS}")
-    bad = df.aa_seq.isna() | ~df.aa_seq.astype(str).str.fullmatch(r"[ACDEFGHIKLMNPQRSTVWY]+")
-    if bad.any(): raise ValueError(f"{p}: {bad.sum()} row(s) with an empty or non-amino-acid aa_seq, first at row {int(np.flatnonzero(bad)[0]) + 2}")
+    check_sequences(df.aa_seq, [f"row {i + 2}" for i in range(len(df))], where=f"{p} (aa_seq)")
     return df.assign(sequence=[full_sequence(s, library) for s in df.aa_seq], library=library, split=split)
 
 # %% ../nbs/03_affinity.ipynb #0426f8f9
@@ -215,6 +215,11 @@ def score_resamples(truth: ResampledTruth, y_pred, boots: np.ndarray, higher_is_
     return {"spearman": _row_pearson(truth.ranks, ranks), "recall_top10": (top & truth.top).sum(1) / truth.k}
 
 def _score_once(y_true, y_pred, frac: float, higher_is_better: bool) -> dict:
+    y_true, y_pred = np.asarray(y_true, float), np.asarray(y_pred, float)
+    for what, v in (("predictions", y_pred), ("labels", y_true)):
+        if not np.isfinite(v).all(): raise ValueError(f"{int((~np.isfinite(v)).sum())} non-finite {what} (NaN or ±inf): metrics need finite numbers")
+    if len(y_true) < 2 or np.ptp(y_true) == 0 or np.ptp(y_pred) == 0:   # no ranking to compare: undefined, not perfect
+        return {"spearman": float("nan"), "recall_top10": float("nan")}
     idx = np.arange(len(y_true))[None]
     return {m: float(v[0]) for m, v in score_resamples(resample_truth(y_true, idx, frac, higher_is_better), y_pred, idx, higher_is_better).items()}
 
@@ -249,18 +254,32 @@ def resolve_precision(device: str|torch.device, precision: str="auto") -> str:
     native = torch.cuda.is_bf16_supported() if dev.type == "cuda" else cpu_has_bf16() if dev.type == "cpu" else False
     return "bf16" if native else "fp32"
 
+def residue_limit(model, tokenizer) -> int:
+    "The most residues the tower reads in one sequence (its positions minus the two special tokens): AntiBERTy 510, ESM2 1022."
+    n = min(getattr(model.config, "max_position_embeddings", 10**6), tokenizer.model_max_length or 10**6)
+    return n - 2 - (2 if getattr(model.config, "model_type", "") == "esm" else 0)   # ESM2 keeps 2 of its 1026 positions unused
+
 @torch.no_grad()
 def embed_sequences(model, tokenizer, seqs: list[str], batch_size: int=64, progress: bool=True,
                     precision: str="auto", # "auto" (bf16 where native), "fp32" or "bf16"
+                    truncate: bool=False, # cut sequences longer than the tower's limit (a warning says how many); else an error
                    ) -> np.ndarray:  # N x H
     "Mean-pooled (residue tokens only) last hidden states of a frozen tower, batched by length."
+    check_sequences(seqs, where="embed_sequences")   # an unknown letter would drop out of the mean (all of them: a zero vector)
+    limit = residue_limit(model, tokenizer)
+    long = [i for i, s in enumerate(seqs) if len(s) > limit]
+    if long and not truncate:
+        s = seqs[long[0]]
+        raise ValueError(f"{len(long)} sequence(s) longer than the tower's limit of {limit} residues, e.g. number {long[0]} "
+                         f"({len(s)} residues, {s[:20]}…): shorten them, or pass truncate=True (--truncate) to embed the first {limit}")
+    if long: warnings.warn(f"{len(long)} sequence(s) longer than {limit} residues: only their first {limit} residues are embedded")
     dev = next(model.parameters()).device; model.eval()
     bf16 = resolve_precision(dev, precision) == "bf16"
     order = np.argsort([len(s) for s in seqs], kind="stable")
     out = np.zeros((len(seqs), model.config.hidden_size), np.float32)
     for i in tqdm(range(0, len(seqs), batch_size), disable=not progress, desc="embedding", leave=False):
         idx = order[i:i + batch_size]
-        enc = tokenizer([seqs[j] for j in idx], padding=True, return_tensors="pt").to(dev)
+        enc = tokenizer([seqs[j][:limit] for j in idx], padding=True, return_tensors="pt").to(dev)
         with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16):
             h = model(input_ids=enc.input_ids, attention_mask=enc.attention_mask).last_hidden_state
         out[idx] = pool_hidden(h.float(), enc.input_ids, enc.attention_mask, tokenizer.all_special_ids, "mean").cpu().numpy()
@@ -283,11 +302,9 @@ def cached_embeddings(model, tokenizer, seqs, cache: str|os.PathLike|None=None, 
             with open(tmp, "wb") as fh: np.savez(fh, **have)
     return np.stack([have[k] for k in keys])
 
-AA20 = "ACDEFGHIKLMNPQRSTVWY"
-
 def onehot_encode(seqs: list[str]) -> np.ndarray:  # N x (L_max * 21)
     "Position-wise one-hot encoding (20 amino acids + other), right-padded with zeros to the longest sequence."
-    L = max(len(s) for s in seqs); idx = {a: i for i, a in enumerate(AA20)}
+    L = max(len(s) for s in seqs); idx = {a: i for i, a in enumerate(AMINO_ACIDS)}
     X = np.zeros((len(seqs), L, 21), np.float32)
     for n, s in enumerate(seqs):
         for i, a in enumerate(s): X[n, i, idx.get(a, 20)] = 1
@@ -317,7 +334,8 @@ def ridge_probe(Xtr, ytr, Xva, yva, Xte, alphas=ALPHAS, higher_is_better: bool=F
     sc = StandardScaler().fit(Xtr)
     P = ridge_path(sc.transform(Xtr), ytr, np.vstack([sc.transform(Xva), sc.transform(Xte)]), alphas)
     s_va = [score(yva, p[:len(Xva)], higher_is_better)["spearman"] for p in P]
-    best = int(np.argmax(s_va))            # the first of equally good penalties
+    if np.isnan(s_va).all(): raise ValueError("every penalty gives constant validation predictions (or constant labels): nothing to choose from")
+    best = int(np.nanargmax(s_va))         # the first of equally good penalties
     return P[best, len(Xva):], float(alphas[best])
 
 # %% ../nbs/03_affinity.ipynb #52390318
@@ -478,6 +496,35 @@ def run_finetune_study(split: AffinitySplit, checkpoints: dict, # tower name -> 
     return pd.DataFrame(rows, columns=RUN_COLUMNS), preds
 
 # %% ../nbs/03_affinity.ipynb #2399e5b5
+def csv_split(path: str|os.PathLike, seq_col: str, label_col: str,
+              prefix: str="", suffix: str="", light_chain: str="", # flanks / a light chain appended to every sequence
+              test_fraction: float=0.2, valid_fraction: float=0.1, seed: int=0) -> AffinitySplit:
+    "Your own assay as a random train/valid/test split by sequence (labels averaged per sequence; `raw`: the CSV's own sequence)."
+    df = pd.read_csv(path)
+    for c in (seq_col, label_col):
+        if c not in df.columns: raise ValueError(f"{path}: no column {c!r}; columns are {list(df.columns)}")
+    df = df[[seq_col, label_col]].rename(columns={seq_col: "sequence", label_col: "label"})
+    df["sequence"] = df.sequence.where(df.sequence.isna(), df.sequence.astype(str).str.strip().str.upper())
+    check_sequences(df.sequence, [f"row {i + 2}" for i in range(len(df))], where=f"{path} ({seq_col})")
+    num = pd.to_numeric(df.label, errors="coerce")
+    bad = (num.isna() & df.label.notna()) | np.isinf(num)
+    if bad.any(): raise ValueError(f"{path}: {int(bad.sum())} {label_col} value(s) that are not finite numbers, first at row "
+                                   f"{int(np.flatnonzero(bad)[0]) + 2}: {str(df.label[bad].iloc[0])!r}")
+    df = df.assign(label=num); n_nan = int(df.label.isna().sum())
+    df = df.dropna(subset=["label"]).assign(raw=lambda d: d.sequence, sequence=lambda d: prefix + d.sequence + suffix + light_chain)
+    n_rows = len(df)
+    df = (df.groupby("sequence", as_index=False).agg(label=("label", "mean"), raw=("raw", "first"))
+            .assign(variant=lambda d: [f"row{i}" for i in range(len(d))]))
+    perm = np.random.default_rng(seed).permutation(len(df))
+    n_te, n_va = round(test_fraction * len(df)), round(valid_fraction * len(df))
+    if min(n_te, len(df) - n_te - n_va) < 5 or n_va < 3:
+        need = int(np.ceil(max(5 / test_fraction, 3 / valid_fraction, 5 / (1 - test_fraction - valid_fraction))))
+        raise ValueError(f"{path}: {len(df)} distinct labelled sequences; the {1 - test_fraction - valid_fraction:.0%}/{valid_fraction:.0%}/"
+                         f"{test_fraction:.0%} split needs at least {need} (5 train, 3 valid, 5 test)")
+    return AffinitySplit(Path(path).name, "custom", "mean-per-sequence", df.iloc[perm[n_te + n_va:]], df.iloc[perm[n_te:n_te + n_va]],
+                         df.iloc[perm[:n_te]], note=f"{n_nan} rows without a label dropped; {n_rows - len(df)} duplicate rows merged into their "
+                              f"sequence's mean label; {len(df)} sequences; random split by sequence (seed {seed})")
+
 def evaluate_csv(path: str|os.PathLike, seq_col: str, label_col: str, higher_is_better: bool=False,
                  towers: dict|None=None, # name -> (model, tokenizer); default: base AntiBERTy only
                  prefix: str="", suffix: str="", light_chain: str="", # flanks / a light chain appended to every sequence
@@ -485,26 +532,20 @@ def evaluate_csv(path: str|os.PathLike, seq_col: str, label_col: str, higher_is_
                  onehot: bool=True, progress: bool=True, cache: str|os.PathLike|None=None, # embedding cache folder
                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     "Probe study on your own CSV: per-run rows and the bootstrap summary table."
-    df = pd.read_csv(path)
-    for c in (seq_col, label_col):
-        if c not in df.columns: raise ValueError(f"{path}: no column {c!r}; columns are {list(df.columns)}")
-    df = df[[seq_col, label_col]].rename(columns={seq_col: "sequence", label_col: "label"})
-    bad = df.sequence.isna() | ~df.sequence.astype(str).str.fullmatch(r"[A-Z]+")
-    if bad.any(): raise ValueError(f"{path}: {bad.sum()} row(s) with an empty or non-letter {seq_col}, first at row {int(np.flatnonzero(bad)[0]) + 2}")
-    n_nan = int(df.label.isna().sum())
-    df = df.dropna(subset=["label"]).assign(sequence=lambda d: prefix + d.sequence + suffix + light_chain)
-    df = df.groupby("sequence", as_index=False).label.mean().assign(variant=lambda d: [f"row{i}" for i in range(len(d))])
-    perm = np.random.default_rng(seed).permutation(len(df))
-    n_te, n_va = round(test_fraction * len(df)), round(valid_fraction * len(df))
-    split = AffinitySplit(Path(path).name, "custom", "mean-per-sequence", df.iloc[perm[n_te + n_va:]], df.iloc[perm[n_te:n_te + n_va]], df.iloc[perm[:n_te]],
-                          note=f"{n_nan} NaN labels dropped; random split by sequence (seed {seed})")
+    split = csv_split(path, seq_col, label_col, prefix, suffix, light_chain, test_fraction, valid_fraction, seed)
     towers = towers if towers is not None else {"base": load_tower("antiberty")}
-    feats = {n: (lambda s, mt=mt, n=n: cached_embeddings(mt[0], mt[1], s, cache, name=n, progress=progress)) for n, mt in towers.items()}
+    feats = tower_features(towers, cache, progress)
     if onehot: feats["onehot"] = onehot_encode
     runs, preds = run_probe_study(split, feats, fractions, seeds, higher_is_better, progress)
     base = next(iter(towers)) if towers else "onehot"
     return runs, bootstrap_table(runs, preds, split.test.label, base=base, clip=[t for t in towers if t != base][0] if len(towers) > 1 else "clip",
                                  higher_is_better=higher_is_better, n_boot=300)
+
+def tower_features(towers: dict, cache: str|os.PathLike|None=None, progress: bool=True,
+                   prefix: str="") -> dict: # cache file names are `{prefix}{name}-…` (the notebooks use "antiberty-")
+    "Feature functions (sequences -> N x H cached mean embeddings) of named (model, tokenizer) towers."
+    return {n: (lambda s, mt=mt, n=n: cached_embeddings(mt[0], mt[1], s, cache, name=prefix + n, progress=progress)) for n, mt in towers.items()}
+
 
 # %% ../nbs/03_affinity.ipynb #56b2ead1
 STUDIES = (("14H", "abbibench_pool", "official"), ("14H", "valid_test", "official"), ("14H", "valid_test", "paper"),

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 
 # %% auto #0
-__all__ = ['DATA_ENV', 'OUT_ENV', 'repo_root', 'resolve_dir', 'data_dir', 'output_dir', 'data_file', 'has_data', 'set_seed',
-           'atomic_path', 'write_json', 'write_parquet', 'file_sha256', 'render_readme']
+__all__ = ['DATA_ENV', 'OUT_ENV', 'AMINO_ACIDS', 'repo_root', 'resolve_dir', 'data_dir', 'output_dir', 'data_file', 'has_data',
+           'set_seed', 'atomic_path', 'write_json', 'write_parquet', 'file_sha256', 'check_sequences', 'render_readme']
 
 # %% ../nbs/core.ipynb #bc9b0eec
 DATA_ENV = "ESM2_AB_CLIP_DATA"
@@ -80,6 +80,8 @@ def atomic_path(path: str|os.PathLike):
     os.close(fd)
     try:
         yield Path(tmp)
+        umask = os.umask(0); os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)   # mkstemp makes the file 0600; the result gets the mode any new file would get
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp): os.remove(tmp)
@@ -106,6 +108,21 @@ def file_sha256(path: str|os.PathLike, n_bytes: int|None=None) -> str:
                 left -= len(chunk)
                 if left <= 0: break
     return h.hexdigest()
+
+# %% ../nbs/core.ipynb #405dca6c
+AMINO_ACIDS = "ACDEFGHIKLMNPQRSTVWY"   # the alphabet of every sequence entry point
+
+def check_sequences(seqs, # sequences (str), e.g. a column
+                    names=None, # what to call each one in the message (row numbers, ids); default: its position
+                    where: str="input") -> None:
+    "Refuse empty sequences and letters outside the 20 amino acids, naming the count, the first bad one and its letters."
+    seqs = list(seqs); names = list(names) if names is not None else [f"number {i}" for i in range(len(seqs))]
+    bad = [(n, s) for n, s in zip(names, seqs) if not isinstance(s, str) or not s or set(s) - set(AMINO_ACIDS)]
+    if bad:
+        n, s = bad[0]
+        letters = sorted(set(s) - set(AMINO_ACIDS)) if isinstance(s, str) and s else "empty"
+        raise ValueError(f"{where}: {len(bad)} sequence(s) that are empty or hold letters outside the 20 amino acids "
+                         f"{AMINO_ACIDS}; first: {n} ({letters}). Replace those letters or drop those rows.")
 
 # %% ../nbs/core.ipynb #3ec112ee
 def render_readme(nb_path: str|os.PathLike) -> str:

@@ -14,11 +14,12 @@ from .core import data_dir, data_file, output_dir, write_parquet, write_json, se
 
 # %% auto #0
 __all__ = ['STRUCTURES_DIR', 'EXCLUSION_COLUMNS', 'SPLITS', 'CDRS', 'patch_proteinflow_compat', 'import_proteinflow',
-           'local_fasta', 'sorted_listdir', 'deterministic_mmseqs', 'entry_id', 'read_pdb_header',
-           'read_structure_table', 'read_atom_sequences', 'LayoutResult', 'build_layout', 'make_broken_structures',
-           'DegenerateSplitError', 'run_proteinflow', 'read_proteinflow_log', 'split_sizes', 'check_split',
-           'split_with_guard', 'read_entry', 'cdr_sequences', 'cluster_table', 'build_manifest', 'split_groups',
-           'molecule_kind', 'assign_stratified', 'stratify_dataset', 'IngestResult', 'ingest', 'load_manifest']
+           'local_fasta', 'sorted_listdir', 'deterministic_mmseqs', 'entry_id', 'read_pdb_header', 'check_unique_ids',
+           'read_structure_table', 'read_atom_sequences', 'mse_as_met', 'LayoutResult', 'build_layout',
+           'make_broken_structures', 'DegenerateSplitError', 'run_proteinflow', 'read_proteinflow_log', 'split_sizes',
+           'check_split', 'split_with_guard', 'read_entry', 'cdr_sequences', 'cluster_table', 'build_manifest',
+           'split_groups', 'molecule_kind', 'assign_stratified', 'stratify_dataset', 'IngestResult', 'ingest',
+           'load_manifest']
 
 # %% ../nbs/00_sabdab.ipynb #cd0376f4
 def patch_proteinflow_compat() -> list[str]:
@@ -92,16 +93,25 @@ def read_pdb_header(path: str|os.PathLike) -> dict:
     "Method (EXPDTA) and source organism (SOURCE ORGANISM_SCIENTIFIC) from a PDB header, `None` where not stated."
     method, species = None, []
     opener = gzip.open if str(path).endswith(".gz") else open
-    with opener(path, "rt", errors="replace") as f:
-        for line in f:
-            if line.startswith(("ATOM", "HETATM", "MODEL")): break
-            if line.startswith("EXPDTA"): method = line[10:].strip()
-            m = re.search(r"ORGANISM_SCIENTIFIC:\s*([^;]+);?", line)
-            if line.startswith("SOURCE") and m: species.append(m.group(1).strip().lower())
+    try:
+        with opener(path, "rt", errors="replace") as f:
+            for line in f:
+                if line.startswith(("ATOM", "HETATM", "MODEL")): break
+                if line.startswith("EXPDTA"): method = line[10:].strip()
+                m = re.search(r"ORGANISM_SCIENTIFIC:\s*([^;]+);?", line)
+                if line.startswith("SOURCE") and m: species.append(m.group(1).strip().lower())
+    except (OSError, EOFError) as e:   # not gzip, cut inside the gzip header…: `build_layout` excludes the file, naming why
+        return {"method": None, "species": None, "error": f"{type(e).__name__}: {e}"}
     return {"method": method, "species": "|".join(dict.fromkeys(species)) or None}
 
 # %% ../nbs/00_sabdab.ipynb #0e5224df
 STRUCTURES_DIR = "antibody_structures"
+
+def check_unique_ids(structures: pd.DataFrame, source="the structure table") -> None:
+    "Refuse, before any work, a table that lists one entry (pdb, heavy, light, antigen chains) twice, naming the duplicates."
+    dup = structures.id[structures.id.duplicated()].unique().tolist()
+    if dup: raise ValueError(f"{source}: {len(dup)} entry id(s) listed more than once, e.g. {dup[:3]}: each (pdb, H chain, "
+                             f"L chain, antigen) must appear once; remove the repeated rows")
 
 def read_structure_table(table: str|os.PathLike|None=None, # `structures_index.tsv` (default: the data directory's) or a SAbDab summary TSV
                          root: str|os.PathLike|None=None, # data directory that relative `file` paths start from
@@ -110,6 +120,9 @@ def read_structure_table(table: str|os.PathLike|None=None, # `structures_index.t
     table = Path(table) if table is not None else data_file(STRUCTURES_DIR, "structures_index.tsv", root=root)
     df = pd.read_csv(table, sep="\t", dtype=str, keep_default_na=False)
     if "file" in df.columns:  # this project's index of a structure folder
+        missing = [c for c in ("pdb", "H_chain", "L_chain", "resolution_A") if c not in df.columns]
+        if missing: raise ValueError(f"{table}: structure index without the column(s) {missing}; it needs file, pdb, H_chain, "
+                                     f"L_chain (empty for a nanobody) and resolution_A")
         base = data_dir(root)
         out = pd.DataFrame({"pdb": df["pdb"].str.lower(), "file": [str(base/f) for f in df["file"]],
                             "heavy_chain": df["H_chain"], "light_chain": df["L_chain"], "antigen_chains": "",
@@ -118,6 +131,7 @@ def read_structure_table(table: str|os.PathLike|None=None, # `structures_index.t
                             "seq_heavy_expected": df.get("seq_H", ""), "seq_light_expected": df.get("seq_L", "")})
         meta = [read_pdb_header(f) if Path(f).exists() else {"method": None, "species": None} for f in out["file"]]
         out["method"] = [m["method"] for m in meta]; out["species"] = [m["species"] for m in meta]
+        out["header_error"] = [m.get("error", "") for m in meta]
     elif {"pdb", "Hchain", "Lchain", "resolution"} <= set(df.columns):  # a SAbDab summary
         out = pd.DataFrame({"pdb": df["pdb"].str.lower(), "file": [str(Path(table).parent/"chothia"/f"{p}.pdb") for p in df["pdb"]],
                             "heavy_chain": df["Hchain"].replace("NA", ""), "light_chain": df["Lchain"].replace("NA", ""),
@@ -125,33 +139,42 @@ def read_structure_table(table: str|os.PathLike|None=None, # `structures_index.t
                             "resolution": pd.to_numeric(df["resolution"].str.split(",").str[0], errors="coerce"),
                             "molecule_type": np.where(df["Lchain"].isin(["", "NA"]), "nanobody_VHH", "paired_antibody_Fv"),
                             "seq_heavy_expected": "", "seq_light_expected": "",
-                            "method": df.get("method", None), "species": df.get("heavy_species", None)})
+                            "method": df.get("method", None), "species": df.get("heavy_species", None), "header_error": ""})
     else:
         raise ValueError(f"{table}: not a structures_index.tsv (columns file, pdb, H_chain, L_chain, resolution_A) "
                          f"nor a SAbDab summary (pdb, Hchain, Lchain, resolution); found columns {list(df.columns)}")
     out["id"] = [entry_id(p, h, l, a.replace(' | ', '|') or None) for p, h, l, a in
                  zip(out.pdb, out.heavy_chain, out.light_chain, out.antigen_chains)]
+    check_unique_ids(out, table)
     return out[["id", "pdb", "file", "heavy_chain", "light_chain", "antigen_chains", "resolution", "method", "species",
-                "molecule_type", "seq_heavy_expected", "seq_light_expected"]].reset_index(drop=True)
+                "molecule_type", "seq_heavy_expected", "seq_light_expected", "header_error"]].reset_index(drop=True)
 
 # %% ../nbs/00_sabdab.ipynb #48bfc62b
 def read_atom_sequences(path: str|os.PathLike) -> dict[str, str]:
-    "One-letter sequence per chain from the ATOM records of a PDB file (`X` for a residue name it does not know)."
+    "One-letter sequence per chain from the ATOM records of a PDB file (`X` for a residue name it does not know; MSE is M, as ATOM or HETATM)."
     from Bio.SeqUtils import seq1
     seqs, last = {}, None
     opener = gzip.open if str(path).endswith(".gz") else open
     with opener(path, "rt") as f:
         for line in f:
-            if not line.startswith("ATOM"): continue
-            if line.startswith("ENDMDL"): break
+            if line.startswith("ENDMDL"): break   # multi-model files (NMR): the first model only
+            if not (line.startswith("ATOM") or (line.startswith("HETATM") and line[17:20] == "MSE")): continue
             key = (line[21], line[22:27])
             if key == last: continue
             last = key
-            seqs[line[21]] = seqs.get(line[21], "") + (seq1(line[17:20].strip(), custom_map={}, undef_code="X") or "X")
+            seqs[line[21]] = seqs.get(line[21], "") + (seq1(line[17:20].strip(), custom_map={"MSE": "M"}, undef_code="X") or "X")
     return seqs
 
 def _fasta_text(pdb: str, chains: dict[str, str]) -> str:
     return "".join(f">{pdb}_{i+1}|Chain {c}|{pdb}\n{s}\n" for i, (c, s) in enumerate(chains.items()) if s)
+
+def mse_as_met(text: bytes) -> bytes:
+    "PDB text with selenomethionine (MSE, as ATOM or HETATM) rewritten as ATOM MET (SE -> SD), so every reader sees methionine."
+    def fix(l: bytes) -> bytes:
+        if not (l.startswith((b"ATOM", b"HETATM")) and l[17:20] == b"MSE"): return l
+        l = b"ATOM  " + l[6:17] + b"MET" + l[20:]
+        return l[:12] + b" SD " + l[16:76] + b" S" + l[78:] if l[12:16] == b"SE  " or l[12:16] == b" SE " else l
+    return b"".join(fix(l) for l in text.splitlines(keepends=True))
 
 # %% ../nbs/00_sabdab.ipynb #45f0fe68
 @dataclass
@@ -181,6 +204,7 @@ def build_layout(structures: pd.DataFrame, # from `read_structure_table`
         f = Path(r.file)
         if not f.exists(): _exclude(excl, r, "structure file not found", str(f)); continue
         if f.stat().st_size == 0: _exclude(excl, r, "empty structure file"); continue
+        if getattr(r, "header_error", ""): _exclude(excl, r, "unreadable structure file", f"{f}: {r.header_error}"); continue
         if not r.light_chain and not nanobodies: _exclude(excl, r, "nanobody excluded (nanobodies=False)"); continue
         if r.resolution != r.resolution: _exclude(excl, r, "resolution unknown"); continue
         if r.resolution > resolution_thr: _exclude(excl, r, f"resolution > {resolution_thr} Å", f"{r.resolution} Å"); continue
@@ -198,7 +222,7 @@ def build_layout(structures: pd.DataFrame, # from `read_structure_table`
         chains = [c for c in (r.heavy_chain, r.light_chain) if c]
         missing = [c for c in chains if c not in atom_seqs]
         if missing: _exclude(excl, r, "chain missing from structure file", f"chain(s) {missing}"); continue
-        (out/"chothia"/f"{r.pdb}.pdb").write_bytes(text)
+        (out/"chothia"/f"{r.pdb}.pdb").write_bytes(mse_as_met(text))
         if fasta_dir is not None and (Path(fasta_dir)/f"{r.pdb}.fasta").exists():
             shutil.copy(Path(fasta_dir)/f"{r.pdb}.fasta", out/"fasta"/f"{r.pdb}.fasta")
         else:
@@ -475,7 +499,7 @@ class IngestResult:
     seconds: float           # wall time
 
 def ingest(structures: pd.DataFrame|None=None, # rows to ingest (default: every structure of the data directory)
-           out: str|os.PathLike|None=None, # parent folder of the dataset (default: the data directory)
+           out: str|os.PathLike|None=None, # parent folder of the dataset (default: the output folder, `output_dir()`)
            tag: str="sabdab_offline", # dataset tag: the folder is `proteinflow_{tag}`
            seed: int=42, resolution_thr: float=2.5, species: str|None=None, nanobodies: bool=True,
            min_seq_id: float=0.9, valid_split: float=0.1, test_split: float=0.1, split_tolerance: float=0.05,
@@ -487,6 +511,7 @@ def ingest(structures: pd.DataFrame|None=None, # rows to ingest (default: every 
     "Offline ingest: structure table → ProteinFlow layout → ProteinFlow filters → guarded CDR-cluster split → manifest."
     t0 = time.time()
     structures = read_structure_table() if structures is None else structures
+    check_unique_ids(structures)   # before any work: a repeated entry would break ProteinFlow's output half-way
     out = Path(out) if out is not None else output_dir()
     say = (lambda *a: None) if not verbose else (lambda msg: print(f"[ingest {time.time() - t0:5.1f}s] {msg}", flush=True))
     layout = build_layout(structures, out/f".layout_{tag}", resolution_thr=resolution_thr, species=species,

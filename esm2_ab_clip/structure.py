@@ -79,7 +79,7 @@ def read_pdb_backbone(path: str|os.PathLike, # PDB file, optionally gzipped
     from biotite.sequence import ProteinSequence
     text = gzip.open(path, "rt").read() if str(path).endswith(".gz") else Path(path).read_text()
     arr = PDBFile.read(io.StringIO(text)).get_structure(model=1)
-    arr = arr[bs.filter_amino_acids(arr) & ~arr.hetero]
+    arr = arr[bs.filter_amino_acids(arr) & (~arr.hetero | (arr.res_name == "MSE"))]   # selenomethionine is M, as in notebook 00
     ids = list(dict.fromkeys(arr.chain_id)) if chains is None else list(chains)
     seqs, coords, masks = [], [], []
     for c in ids:

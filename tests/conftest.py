@@ -16,3 +16,20 @@ def _have_shared():
     return has_data("antibody_structures") and has_data("li2023_covid_scfv")
 
 needs_data = pytest.mark.skipif(not _have_shared(), reason="shared data not found: set ESM2_AB_CLIP_DATA")
+
+def data_snapshot(root) -> dict:
+    "Path -> (size, mtime_ns, mode) of every file and folder under `root` (empty when there is no data directory)."
+    root = Path(root)
+    if not root.is_dir(): return {}
+    return {str(p.relative_to(root)): (p.stat().st_size if p.is_file() else -1, p.stat().st_mtime_ns, p.stat().st_mode)
+            for p in [root, *root.rglob("*")]}
+
+@pytest.fixture(scope="session", autouse=True)
+def data_directory_untouched():
+    "The whole suite must leave the data directory exactly as it found it: no file created, changed or deleted."
+    root = os.environ.get("ESM2_AB_CLIP_DATA")
+    before = data_snapshot(root) if root else {}
+    yield
+    after = data_snapshot(root) if root else {}
+    changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+    assert not changed, f"the test suite changed the data directory {root}: {changed[:10]}"

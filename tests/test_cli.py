@@ -15,7 +15,7 @@ def cli(*args, check=True, timeout=900, **kw):
 
 def test_help_lists_every_command_and_option():
     r = cli("--help")
-    for c in ("ingest", "embed", "train", "evaluate", "run", "embed-seqs"): assert c in r.stdout
+    for c in ("ingest", "embed", "train", "evaluate", "run", "score", "embed-seqs"): assert c in r.stdout
     r = cli("run", "--help")
     for opt in ("--out", "--quick", "--paper", "--force", "--tower", "--recipe"): assert opt in r.stdout
     r = cli("train", "--help")
@@ -41,6 +41,9 @@ def test_quick_run_end_to_end(tmp_path):
     from transformers import AutoModel, AutoModelForSequenceClassification
     assert type(AutoModel.from_pretrained(out/"clip"/"seed0"/"tower")).__name__ == "BertModel"
     AutoModelForSequenceClassification.from_pretrained(out/"clip"/"seed0"/"tower", num_labels=1)
+    from transformers import AutoModelForMaskedLM   # the export keeps the base tower's masked-LM head (zero-shot scoring)
+    assert type(AutoModelForMaskedLM.from_pretrained(out/"clip"/"seed0"/"tower")).__name__ == "BertForMaskedLM"
+    assert m["pseudo_perplexity"]["n_chains"] > 0 and m["pseudo_perplexity"]["base"] > 1
     import esm2_ab_clip.clip  # noqa: F401  (registers the CLIP model with AutoModel)
     assert type(AutoModel.from_pretrained(out/"clip"/"seed0")).__name__ == "AbClipModel"
     runs = pd.read_csv(out/"affinity"/"affinity_runs.csv")
@@ -73,7 +76,7 @@ def test_interrupted_embed_resumes_without_recomputing(tmp_path):
 def test_bad_input_gets_a_clear_error(tmp_path):
     bad = tmp_path/"bad.csv"; pd.DataFrame({"heavy": ["EVQLVESG", "EV1QL"]}).to_csv(bad, index=False)
     r = cli("embed-seqs", "--input", bad, "--output", tmp_path/"e.parquet", "--seq_col", "heavy", "--tower", "tiny-bert", check=False)
-    assert r.returncode != 0 and "bad.csv: 1 empty or non-letter sequence(s), first: id '1'" in r.stderr
+    assert r.returncode != 0 and "bad.csv: 1 sequence(s) that are empty or hold letters outside the 20 amino acids" in r.stderr and "first: id '1' (['1'])" in r.stderr
     r = cli("embed-seqs", "--input", bad, "--output", tmp_path/"e.parquet", "--tower", "tiny-bert", check=False)
     assert r.returncode != 0 and "no column 'sequence'" in r.stderr
     data = Path(os.environ.get("ESM2_AB_CLIP_DATA") or tmp_path/"nodata")
@@ -96,10 +99,11 @@ def test_embed_seqs_writes_embeddings(tmp_path):
 def write_library(root: Path, library: str, sizes=(("train", 60), ("valid", 20), ("test", 20)), seed: int=0):
     "A made-up Li et al. 2023 library in biotransfer's layout: distinct single mutants, 3 replicate rows each, some NaN."
     import numpy as np
-    from esm2_ab_clip.affinity import FLANKS, WILD_TYPE, AA20, li2023_path
+    from esm2_ab_clip.affinity import FLANKS, WILD_TYPE, li2023_path
+    from esm2_ab_clip.core import AMINO_ACIDS
     pre, post = FLANKS[library]; wt = WILD_TYPE[library][len(pre):len(WILD_TYPE[library]) - len(post)]
     rng = np.random.default_rng(seed)
-    singles = sorted({wt[:i] + a + wt[i + 1:] for i in range(len(wt)) for a in AA20 if a != wt[i]})
+    singles = sorted({wt[:i] + a + wt[i + 1:] for i in range(len(wt)) for a in AMINO_ACIDS if a != wt[i]})
     pick = iter(rng.choice(singles, sum(n for _, n in sizes), replace=False))
     for split, n in sizes:
         rows = []
