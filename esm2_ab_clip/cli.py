@@ -67,7 +67,7 @@ def check_paper_setup(tower: str=PAPER_TOWER, esmif1_checkpoint: str|None=None, 
         except (FileNotFoundError, ValueError) as e: problems.append(str(e))
     if problems: raise SystemExit("--paper needs the paper's models and data, which are not available here:\n  - " + "\n  - ".join(problems))
 
-# %% ../nbs/cli.ipynb #706b49fb
+# %% ../nbs/cli.ipynb #2de15283
 def fingerprint(*parts) -> str:
     "A short SHA-256 of JSON-serialisable parts (16 hex)."
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]

@@ -109,7 +109,7 @@ def file_sha256(path: str|os.PathLike, n_bytes: int|None=None) -> str:
                 if left <= 0: break
     return h.hexdigest()
 
-# %% ../nbs/core.ipynb #405dca6c
+# %% ../nbs/core.ipynb #f6891333
 AMINO_ACIDS = "ACDEFGHIKLMNPQRSTVWY"   # the alphabet of every sequence entry point
 
 def check_sequences(seqs, # sequences (str), e.g. a column
