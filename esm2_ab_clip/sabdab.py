@@ -172,8 +172,11 @@ def mse_as_met(text: bytes) -> bytes:
     "PDB text with selenomethionine (MSE, as ATOM or HETATM) rewritten as ATOM MET (SE -> SD), so every reader sees methionine."
     def fix(l: bytes) -> bytes:
         if not (l.startswith((b"ATOM", b"HETATM")) and l[17:20] == b"MSE"): return l
-        l = b"ATOM  " + l[6:17] + b"MET" + l[20:]
-        return l[:12] + b" SD " + l[16:76] + b" S" + l[78:] if l[12:16] == b"SE  " or l[12:16] == b" SE " else l
+        body = l.rstrip(b"\r\n"); end = l[len(body):]
+        body = b"ATOM  " + body[6:17] + b"MET" + body[20:]
+        if body[12:16] in (b"SE  ", b" SE "): body = body[:12] + b" SD " + body[16:]
+        if body[76:78] == b"SE": body = body[:76] + b" S" + body[78:]   # the element column, when the line has one
+        return body + end
     return b"".join(fix(l) for l in text.splitlines(keepends=True))
 
 # %% ../nbs/00_sabdab.ipynb #45f0fe68
