@@ -334,8 +334,9 @@ def ridge_probe(Xtr, ytr, Xva, yva, Xte, alphas=ALPHAS, higher_is_better: bool=F
     sc = StandardScaler().fit(Xtr)
     P = ridge_path(sc.transform(Xtr), ytr, np.vstack([sc.transform(Xva), sc.transform(Xte)]), alphas)
     s_va = [score(yva, p[:len(Xva)], higher_is_better)["spearman"] for p in P]
-    if np.isnan(s_va).all(): raise ValueError("every penalty gives constant validation predictions (or constant labels): nothing to choose from")
-    best = int(np.nanargmax(s_va))         # the first of equally good penalties
+    # the first of equally good penalties; when every penalty predicts the validation rows as one constant (a tiny split),
+    # Spearman is undefined for all of them and the weakest penalty is kept
+    best = 0 if np.isnan(s_va).all() else int(np.nanargmax(s_va))
     return P[best, len(Xva):], float(alphas[best])
 
 # %% ../nbs/03_affinity.ipynb #52390318

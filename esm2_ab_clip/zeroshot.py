@@ -351,7 +351,8 @@ def augmented_probe(Xtr, Ztr, ytr, # N x D features, N x K zero-shot scores, N l
         P = ridge_path(A(Xtr, Ztr), ytr, np.vstack([A(Xva, Zva), A(Xnew, Znew)]), alphas)
         for a, p in zip(alphas, P):
             v = score(yva, p[:len(Xva)], higher_is_better)["spearman"]
-            if v >= best[0]: best = (v, p[len(Xva):], {"alpha": float(a), "scale": float(s), "valid_spearman": float(v)})
+            key = -np.inf if np.isnan(v) else v   # NaN (constant validation predictions) ranks last but still counts
+            if best[1] is None or key >= best[0]: best = (key, p[len(Xva):], {"alpha": float(a), "scale": float(s), "valid_spearman": float(v)})
     return best[1], best[2]
 
 # %% ../nbs/04_zero_shot.ipynb #97863a4e
