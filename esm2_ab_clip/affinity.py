@@ -49,34 +49,17 @@ def li2023_path(library: str, split: str, root=None) -> Path:
     return data_dir(root)/LI2023_DIR/"replicate_corrected"/library/f"{library}_{split}.csv"
 
 def download_li2023(library: str="14H", splits=("train", "valid", "test"), root=None) -> dict:
-    "Fetch biotransfer's CSVs into the data directory (cached); record size and SHA-256 at first download, verify them after."
-    import shutil, urllib.request
-    out = {}
-    for split in splits:
-        p = li2023_path(library, split, root); rec = p.with_suffix(".csv.sha256.json")
-        if not p.exists():
-            url = BIOTRANSFER_URL.format(commit=BIOTRANSFER_COMMIT, lib=library, split=split)
-            part = output_dir()/"downloads"/p.name   # the partial file lives in the output folder, never in the data directory
-            try:
-                with atomic_path(part) as tmp, urllib.request.urlopen(url, timeout=60) as r, open(tmp, "wb") as fh: shutil.copyfileobj(r, fh)
-            except Exception as e:
-                raise FileNotFoundError(f"{p} is missing and {url} could not be downloaded ({type(e).__name__}: {e}). "
-                                        f"Fetch it on a machine with internet and put it there.") from None
-            p.parent.mkdir(parents=True, exist_ok=True); shutil.move(part, p)
-            write_json({"url": url, "bytes": p.stat().st_size, "sha256": file_sha256(p)}, rec)
-        elif rec.exists():
-            r = json.loads(rec.read_text())
-            if p.stat().st_size != r["bytes"] or file_sha256(p) != r["sha256"]:
-                raise ValueError(f"{p} does not match its first download ({rec}): size or SHA-256 changed; delete it to fetch again")
-        out[split] = p
-    return out
+    "Fetch biotransfer's CSVs (checked against the pinned commit) with `esm2_ab_clip.fetch`; split -> path."
+    from esm2_ab_clip.fetch import fetch
+    fetch("paper", root, only=tuple(f"{library} {s}" for s in splits), progress=False)
+    return {s: li2023_path(library, s, root) for s in splits}
 
 def read_li2023(library: str="14H", split: str="valid", root=None) -> pd.DataFrame:
     "One split of the Li et al. 2023 CSVs with the full variable-domain sequence added (`sequence`)."
     p = li2023_path(library, split, root)
     if not p.exists():
         raise FileNotFoundError(f"{p} not found. Offline only valid/test exist in the shared data; online, call "
-                                f"download_li2023('{library}', ['{split}']) first (see data/README.md).")
+                                f"run `esm2-ab-clip fetch --paper` first (see data/README.md).")
     df = pd.read_csv(p)
     missing = [c for c in LI_COLUMNS if c not in df.columns]
     if missing: raise ValueError(f"{p}: missing columns {missing}; expected the biotransfer format {LI_COLUMNS}")

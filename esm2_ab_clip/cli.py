@@ -16,8 +16,8 @@ from .core import data_dir, output_dir, write_json, set_seed, check_sequences
 __all__ = ['PAPER_TOWER', 'PAPER_ENCODER', 'COMMANDS', 'RunDirs', 'resolve_tower', 'check_paper_setup', 'fingerprint',
            'ingest_fingerprint', 'stale_reason', 'stamp', 'note_redo', 'stage_ingest', 'stage_embed', 'stage_train',
            'zero_shot_scorers', 'evaluate_assay', 'stage_evaluate', 'write_report', 'device_line', 'run_all',
-           'ingest_cli', 'embed_cli', 'train_cli', 'evaluate_cli', 'run_cli', 'score_cli', 'embed_seqs_cli',
-           'read_sequences', 'write_sequence_embeddings', 'main']
+           'ingest_cli', 'embed_cli', 'train_cli', 'evaluate_cli', 'fetch_cli', 'run_cli', 'score_cli',
+           'embed_seqs_cli', 'read_sequences', 'write_sequence_embeddings', 'main']
 
 # %% ../nbs/cli.ipynb #f78d094b
 @dataclass
@@ -51,20 +51,17 @@ def resolve_tower(name: str, mlm: bool=False): # with its masked-LM head (CLIP t
 
 PAPER_ENCODER = "esm-if1"
 
-def check_paper_setup(tower: str=PAPER_TOWER, esmif1_checkpoint: str|None=None, data=None) -> None:
-    "Fail fast, naming what to download and where, when the paper's models or data are not available (downloads the 14H/14L CSVs when online)."
+def check_paper_setup(tower: str=PAPER_TOWER, esmif1_checkpoint: str|None=None, data=None, progress: bool=True) -> None:
+    "Fail fast, naming what to download and where, when the paper's models or data are not available (fetched when online)."
+    from esm2_ab_clip.fetch import ensure_data, FetchError
     problems = []
+    if esmif1_checkpoint and not Path(esmif1_checkpoint).exists():
+        problems.append(f"ESM-IF1 checkpoint {esmif1_checkpoint} not found (--esmif1_checkpoint)")
+    skip = (("ESM-IF1 weights",) if esmif1_checkpoint else ()) + (("ESM2-8M",) if tower != PAPER_TOWER else ())
+    try: ensure_data("paper", data, progress, say=_say, skip=skip)
+    except FetchError as e: problems.append(str(e))
     try: resolve_tower(tower)
     except OSError as e: problems.append(str(e))
-    from esm2_ab_clip.structure import ESMIF1_NAME, ESMIF1_URL
-    from esm2_ab_clip.affinity import download_li2023
-    import torch
-    ck = Path(esmif1_checkpoint) if esmif1_checkpoint else Path(torch.hub.get_dir())/"checkpoints"/f"{ESMIF1_NAME}.pt"
-    if not ck.exists():
-        problems.append(f"ESM-IF1 weights not found at {ck}: download {ESMIF1_URL} and put it there (or pass --esmif1_checkpoint)")
-    for lib in ("14H", "14L"):
-        try: download_li2023(lib, ("train", "valid", "test"), root=data)
-        except (FileNotFoundError, ValueError) as e: problems.append(str(e))
     if problems: raise SystemExit("--paper needs the paper's models and data, which are not available here:\n  - " + "\n  - ".join(problems))
 
 # %% ../nbs/cli.ipynb #2de15283
@@ -110,25 +107,38 @@ def stage_ingest(out, data=None, max_structures: int=0, seed: int=42, resolution
 
 def stage_embed(out, encoder: str="proteinmpnn", chunk_size: int=64, force: bool=False, esmif1_checkpoint: str|None=None,
                 progress: bool=True) -> dict:
-    "Stage 2: structure embeddings of every entry, resumable (notebook 01)."
+    "Stage 2: structure embeddings of every entry, resumable (notebook 01); under torchrun each rank embeds its shard."
     import shutil
     from esm2_ab_clip.sabdab import load_manifest, SPLITS
     from esm2_ab_clip.structure import get_encoder, load_structures, embed_split
     d = RunDirs(Path(out))
     manifest = load_manifest(d.dataset)
+    rank, world = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))   # set by torchrun
+    dist = None
+    if world > 1:   # ranks share only a barrier and their counts: gloo works with or without GPUs
+        import torch, torch.distributed as dist
+        if not dist.is_initialized(): dist.init_process_group("gloo")
+        if torch.cuda.is_available(): torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)) % torch.cuda.device_count())
     fp = ingest_fingerprint(d); st = d.embeddings/encoder/"provenance.json"
-    why = "--force" if force else stale_reason(st, fp) if (d.embeddings/encoder).exists() else None
-    if why:
-        if not force: note_redo(d, "embed", why)
-        shutil.rmtree(d.embeddings/encoder, ignore_errors=True)
+    if rank == 0:
+        why = "--force" if force else stale_reason(st, fp) if (d.embeddings/encoder).exists() else None
+        if why:
+            if not force: note_redo(d, "embed", why)
+            shutil.rmtree(d.embeddings/encoder, ignore_errors=True)
+    if dist: dist.barrier()
     kw = {"checkpoint": esmif1_checkpoint} if encoder == "esm-if1" else {}
     enc = get_encoder(encoder, **kw)
-    stamp(st, fp, ingest=fp, encoder=encoder, weights_sha256=enc.weights_sha256)   # first: an interrupted run resumes, it is not redone
+    if rank == 0: stamp(st, fp, ingest=fp, encoder=encoder, weights_sha256=enc.weights_sha256)   # first: a killed run resumes
     counts = {}
     for split in SPLITS:
-        counts[split] = embed_split(load_structures(d.dataset, manifest[manifest.split == split]), enc, d.embeddings, split,
-                                    chunk_size=chunk_size, progress=progress)
-        _say(f"embed {split}: {counts[split]}")
+        c = embed_split(load_structures(d.dataset, manifest[manifest.split == split]), enc, d.embeddings, split,
+                        chunk_size=chunk_size, progress=progress and rank == 0, rank=rank, world=world)
+        if dist:
+            shards = [None] * world; dist.all_gather_object(shards, c)
+            c = {k: sum(x[k] for x in shards) for k in c}
+        counts[split] = c
+        if rank == 0: _say(f"embed {split}: {c}" + (f" ({world} processes)" if world > 1 else ""))
+    if dist: dist.barrier()
     return counts
 
 def stage_train(out, tower: str="antiberty", seeds="0,1,2", epochs: float|None=None, batch_size: int|None=None, encoder: str="proteinmpnn",
@@ -224,13 +234,12 @@ def stage_evaluate(out, tower: str="antiberty", clip_seed: int=0, quick: bool=Fa
                    wt: str|None=None, structure: str|None=None, chain: str|None=None, zero_shot: bool=True,
                    predict: str|None=None) -> dict:
     "Stage 4: binding-affinity probe study, base vs CLIP tower vs one-hot (notebook 03); or your own CSV (with zero-shot rows)."
-    from transformers import AutoModel, AutoTokenizer
     from esm2_ab_clip.affinity import (affinity_study, tower_features, onehot_encode, plot_learning_curves, STUDIES, PAPER_STUDIES,
                                        FRACTIONS, verdict_at)
     d = RunDirs(Path(out)); d.affinity.mkdir(parents=True, exist_ok=True)
     towers = {"base": resolve_tower(tower)}
     clip_tower = d.seed_dir(clip_seed)/"tower"
-    if clip_tower.exists(): towers["clip"] = (AutoModel.from_pretrained(clip_tower, add_pooling_layer=False).eval(), AutoTokenizer.from_pretrained(clip_tower))
+    if clip_tower.exists(): towers["clip"] = resolve_tower(str(clip_tower))
     elif csv is None: raise FileNotFoundError(f"{clip_tower} not found: run the train stage first (esm2-ab-clip train --out {out})")
     if csv is not None: return evaluate_assay(d, csv, seq_col, label_col, higher_is_better, towers, tower, clip_seed, seeds, prefix, suffix,
                                               progress, wt, structure, chain, zero_shot, predict)
@@ -307,7 +316,10 @@ def run_all(out, quick: bool=False, paper: bool=False, force: bool=False, data=N
     _say(f"device: {device_line()}")
     if paper:
         tower = tower or PAPER_TOWER
-        check_paper_setup(tower, esmif1_checkpoint, data)
+        check_paper_setup(tower, esmif1_checkpoint, data, progress)
+    else:
+        from esm2_ab_clip.fetch import ensure_data
+        ensure_data("default", data, progress, say=_say)   # a first run online: fetch what the data directory lacks
     tower, encoder = tower or "antiberty", PAPER_ENCODER if paper else "proteinmpnn"
     ms = max_structures if max_structures is not None else (120 if quick else 0)
     stage_ingest(out, data, max_structures=ms, species="homo sapiens" if paper else None, force=force)
@@ -382,6 +394,16 @@ def evaluate_cli(out: str="runs/demo", # run directory (reads clip/seed*/tower, 
     r = stage_evaluate(out, tower, clip_seed, quick, seeds, force, csv, seq_col, label_col, higher_is_better, prefix, suffix, data,
                        paper=paper, wt=wt, structure=structure, chain=chain, zero_shot=not no_zero_shot, predict=predict)
     if "verdict" in r: print(r["verdict"])
+
+@call_parse
+def fetch_cli(data: str=None, # data directory to fill (default: $ESM2_AB_CLIP_DATA, else the repo's data/)
+              paper: store_true=False, # also what --paper needs: the 14H/14L train CSVs, ESM-IF1 and ESM2-8M
+              retries: int=3, # attempts per download (a dropped connection resumes)
+              into_existing: store_true=False, # allow adding files to a data directory that holds files fetch did not put there
+              no_progress: store_true=False): # no progress bars
+    "Download what the study needs (SAbDab, the 14H/14L CSVs; --paper: the models) into the data directory, verified and resumable."
+    from esm2_ab_clip.fetch import fetch
+    fetch("paper" if paper else "default", data, retries, not no_progress, into_existing, say=_say)
 
 @call_parse
 def run_cli(out: str="runs/demo", # run directory
@@ -470,7 +492,7 @@ def write_sequence_embeddings(input, output, tower: str="antiberty", seq_col: st
     _say(f"embed-seqs: {len(df)} sequences × {X.shape[1]} → {output}")
     return output
 
-COMMANDS = {"ingest": ingest_cli, "embed": embed_cli, "train": train_cli, "evaluate": evaluate_cli, "run": run_cli, "score": score_cli,
+COMMANDS = {"fetch": fetch_cli, "ingest": ingest_cli, "embed": embed_cli, "train": train_cli, "evaluate": evaluate_cli, "run": run_cli, "score": score_cli,
             "embed-seqs": embed_seqs_cli}
 
 def main():

@@ -85,17 +85,19 @@ def esm_tokenizer() -> EsmTokenizer:
 
 def tiny_tower(kind: str="esm", # "esm" (ESM2 architecture) or "bert" (AntiBERTy's)
                hidden: int=32, layers: int=2, heads: int=2, seed: int=0,
-               mlm: bool=False): # with a (random) masked-LM head: `EsmForMaskedLM` / `BertForMaskedLM`
-    "A small randomly initialised tower of the real architecture, with its real tokenizer, for tests."
+               mlm: bool=False, # with a (random) masked-LM head: `EsmForMaskedLM` / `BertForMaskedLM`
+               intermediate: int|None=None): # feed-forward width (default 2 × hidden; ESM2-8M: hidden 320, 6 layers, 20 heads, 1280)
+    "A randomly initialised tower of the real architecture (small by default), with its real tokenizer, for tests and benches."
     set_seed(seed)
     if kind == "esm":
         tok = esm_tokenizer()
         cfg = EsmConfig(vocab_size=len(ESM_VOCAB), hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads,
-                        intermediate_size=hidden * 2, max_position_embeddings=1026, pad_token_id=tok.pad_token_id,
+                        intermediate_size=intermediate or hidden * 2, max_position_embeddings=1026, pad_token_id=tok.pad_token_id,
                         mask_token_id=tok.mask_token_id, position_embedding_type="rotary", token_dropout=True, emb_layer_norm_before=False)
     elif kind == "bert":
         tok = char_tokenizer((antiberty_dir()/"vocab.txt").read_text().split())
-        cfg = BertConfig(vocab_size=25, hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads, intermediate_size=hidden * 2)
+        cfg = BertConfig(vocab_size=25, hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads,
+                         intermediate_size=intermediate or hidden * 2)
     else: raise ValueError(f"unknown tower kind {kind!r}: 'esm' or 'bert'")
     model = AutoModelForMaskedLM.from_config(cfg) if mlm else AutoModel.from_config(cfg, add_pooling_layer=False)
     return model.eval(), tok

@@ -10,16 +10,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import io, sys
+from unittest import mock
 from .core import data_dir, data_file, output_dir, write_parquet, write_json, set_seed, atomic_path
 
 # %% auto #0
-__all__ = ['STRUCTURES_DIR', 'EXCLUSION_COLUMNS', 'SPLITS', 'CDRS', 'patch_proteinflow_compat', 'import_proteinflow',
-           'local_fasta', 'sorted_listdir', 'deterministic_mmseqs', 'entry_id', 'read_pdb_header', 'check_unique_ids',
-           'read_structure_table', 'read_atom_sequences', 'mse_as_met', 'LayoutResult', 'build_layout',
-           'make_broken_structures', 'DegenerateSplitError', 'run_proteinflow', 'read_proteinflow_log', 'split_sizes',
-           'check_split', 'split_with_guard', 'read_entry', 'cdr_sequences', 'cluster_table', 'build_manifest',
-           'split_groups', 'molecule_kind', 'assign_stratified', 'stratify_dataset', 'IngestResult', 'ingest',
-           'load_manifest']
+__all__ = ['STRUCTURES_DIR', 'SABDAB_DIR', 'EXCLUSION_COLUMNS', 'SPLITS', 'CDRS', 'patch_proteinflow_compat',
+           'import_proteinflow', 'local_fasta', 'sorted_listdir', 'deterministic_mmseqs', 'entry_id', 'read_pdb_header',
+           'structure_table_path', 'check_unique_ids', 'read_structure_table', 'read_atom_sequences', 'mse_as_met',
+           'LayoutResult', 'build_layout', 'make_broken_structures', 'DegenerateSplitError', 'run_proteinflow',
+           'read_proteinflow_log', 'split_sizes', 'check_split', 'split_with_guard', 'read_entry', 'cdr_sequences',
+           'cluster_table', 'build_manifest', 'split_groups', 'molecule_kind', 'assign_stratified', 'stratify_dataset',
+           'IngestResult', 'ingest', 'load_manifest']
 
 # %% ../nbs/00_sabdab.ipynb #cd0376f4
 def patch_proteinflow_compat() -> list[str]:
@@ -48,24 +49,19 @@ def import_proteinflow():
 def local_fasta(fasta_dir: str|os.PathLike):
     "Within the block, ProteinFlow takes `{pdb}.fasta` from `fasta_dir` instead of downloading it from RCSB."
     import proteinflow.download as pfd
-    original = pfd._download_fasta
     def _copy_fasta(pdb_id, local_folder):
         src = Path(fasta_dir)/f"{pdb_id.lower().split('-')[0]}.fasta"
         if not src.exists(): return pdb_id  # what the original returns on failure: ProteinFlow logs "FASTA file not found"
         dst = Path(local_folder)/src.name
         shutil.copy(src, dst); return str(dst)
-    pfd._download_fasta = _copy_fasta
-    try: yield
-    finally: pfd._download_fasta = original
+    with mock.patch.object(pfd, "_download_fasta", _copy_fasta): yield
 
 # %% ../nbs/00_sabdab.ipynb #384111c3
 @contextlib.contextmanager
 def sorted_listdir():
     "Within the block `os.listdir` returns sorted names, so ProteinFlow's walks (and hence its splits) do not depend on the file system."
     original = os.listdir
-    os.listdir = lambda path=".": sorted(original(path))
-    try: yield
-    finally: os.listdir = original
+    with mock.patch.object(os, "listdir", lambda path=".": sorted(original(path))): yield
 
 # %% ../nbs/00_sabdab.ipynb #f7610fa9
 @contextlib.contextmanager
@@ -78,10 +74,7 @@ def deterministic_mmseqs():
         def run(self, args, *a, **k):
             if args and args[0] == "mmseqs" and "--threads" not in args: args = [*args, "--threads", "1"]
             return subprocess.run(args, *a, **k)
-    original = pfs.subprocess
-    pfs.subprocess = _Subprocess("subprocess")
-    try: yield
-    finally: pfs.subprocess = original
+    with mock.patch.object(pfs, "subprocess", _Subprocess("subprocess")): yield
 
 # %% ../nbs/00_sabdab.ipynb #31634a33
 def entry_id(pdb: str, heavy: str|None, light: str|None, antigen: str|None=None) -> str:
@@ -104,20 +97,32 @@ def read_pdb_header(path: str|os.PathLike) -> dict:
         return {"method": None, "species": None, "error": f"{type(e).__name__}: {e}"}
     return {"method": method, "species": "|".join(dict.fromkeys(species)) or None}
 
-# %% ../nbs/00_sabdab.ipynb #0e5224df
-STRUCTURES_DIR = "antibody_structures"
+# %% ../nbs/00_sabdab.ipynb #4dded28f
+STRUCTURES_DIR = "antibody_structures"     # the offline structure set: structures_index.tsv + the files it lists
+SABDAB_DIR = "sabdab/all_structures"       # SAbDab as `esm2-ab-clip fetch` unpacks it: summary.tsv + chothia/{pdb}.pdb
 
+def structure_table_path(root: str|os.PathLike|None=None, # data directory (default: `data_dir()`)
+                        ) -> Path:
+    "The data directory's structure table: the offline set's index when present, else a fetched SAbDab summary."
+    index = data_file(STRUCTURES_DIR, "structures_index.tsv", root=root, must_exist=False)
+    summary = data_file(SABDAB_DIR, "summary.tsv", root=root, must_exist=False)
+    for p in (index, summary):
+        if p.exists(): return p
+    raise FileNotFoundError(f"no structure table in the data directory {data_dir(root)}: neither {index} (the offline structure "
+                            f"set) nor {summary} (SAbDab). With internet run `esm2-ab-clip fetch`; offline, see data/README.md")
+
+# %% ../nbs/00_sabdab.ipynb #0e5224df
 def check_unique_ids(structures: pd.DataFrame, source="the structure table") -> None:
     "Refuse, before any work, a table that lists one entry (pdb, heavy, light, antigen chains) twice, naming the duplicates."
     dup = structures.id[structures.id.duplicated()].unique().tolist()
     if dup: raise ValueError(f"{source}: {len(dup)} entry id(s) listed more than once, e.g. {dup[:3]}: each (pdb, H chain, "
                              f"L chain, antigen) must appear once; remove the repeated rows")
 
-def read_structure_table(table: str|os.PathLike|None=None, # `structures_index.tsv` (default: the data directory's) or a SAbDab summary TSV
+def read_structure_table(table: str|os.PathLike|None=None, # `structures_index.tsv` or a SAbDab summary TSV (default: `structure_table_path`)
                          root: str|os.PathLike|None=None, # data directory that relative `file` paths start from
                         ) -> pd.DataFrame:
     "One row per structure: id, pdb, file, heavy/light/antigen chains, resolution, method, species, molecule type."
-    table = Path(table) if table is not None else data_file(STRUCTURES_DIR, "structures_index.tsv", root=root)
+    table = Path(table) if table is not None else structure_table_path(root)
     df = pd.read_csv(table, sep="\t", dtype=str, keep_default_na=False)
     if "file" in df.columns:  # this project's index of a structure folder
         missing = [c for c in ("pdb", "H_chain", "L_chain", "resolution_A") if c not in df.columns]

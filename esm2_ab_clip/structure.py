@@ -435,22 +435,26 @@ def embed_split(structs: list[Structure], # entries of one split
                 chunk_size: int=64, # entries per atomic part
                 retry_failed: bool=False, # embed again entries recorded as failed
                 progress: bool=True,
+                rank: int=0, # this process's shard (under torchrun: its RANK)
+                world: int=1, # number of shards (WORLD_SIZE): entry i of `structs` belongs to shard i % world
                ) -> dict:
-    "Embed the structures not yet in the store, appending atomic parts; return counts (in = done before + embedded + failed)."
+    "Embed this shard's structures not yet in the store, appending atomic parts; counts (in = done before + embedded + failed)."
     store = Path(store); _check_meta(store, enc)
     have = read_store(store, enc.name, split)
     if retry_failed: have = have[have.status == "ok"]
     done = set(have.id)
-    todo = [s for s in structs if s.id not in done]
+    mine = [s for i, s in enumerate(structs) if i % world == rank]
+    todo = [s for s in mine if s.id not in done]
     folder = store/enc.name/split; folder.mkdir(parents=True, exist_ok=True)
-    n_part = len(list(folder.glob("part-*.parquet")))
-    counts = {"in": len(structs), "skipped_existing": len(structs) - len(todo), "embedded": 0, "failed": 0}
+    prefix = "part-" if world == 1 else f"part-r{rank:03d}-"   # each shard numbers its own parts: no two write one name
+    n_part = len(list(folder.glob("part-*.parquet" if world == 1 else f"{prefix}*.parquet")))
+    counts = {"in": len(mine), "skipped_existing": len(mine) - len(todo), "embedded": 0, "failed": 0}
     bar = tqdm(total=len(todo), desc=f"{enc.name} {split}", disable=not progress, unit="entry")
     for i in range(0, len(todo), chunk_size):
         chunk = todo[i:i + chunk_size]
         rows = enc.embed(chunk)
         df = _rows_frame(rows)
-        with atomic_path(folder/f"part-{n_part:05d}.parquet") as tmp: df.to_parquet(tmp, index=False)
+        with atomic_path(folder/f"{prefix}{n_part:05d}.parquet") as tmp: df.to_parquet(tmp, index=False)
         n_part += 1
         failed = set(df[df.status == "failed"].id)
         counts["failed"] += len(failed); counts["embedded"] += len(set(df.id) - failed)

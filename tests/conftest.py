@@ -33,3 +33,13 @@ def data_directory_untouched():
     after = data_snapshot(root) if root else {}
     changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
     assert not changed, f"the test suite changed the data directory {root}: {changed[:10]}"
+
+@pytest.fixture(scope="session")
+def ingest_60(tmp_path_factory):
+    "The `ingest/` folder of `esm2-ab-clip ingest --max_structures 60`, made once per session; tests copy it into their run."
+    import subprocess, sys
+    out = tmp_path_factory.mktemp("ingest60")
+    r = subprocess.run([sys.executable, "-c", "from esm2_ab_clip.cli import main; main()", "ingest", "--out", str(out),
+                        "--max_structures", "60"], capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    return out/"ingest"

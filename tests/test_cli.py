@@ -1,6 +1,6 @@
 """The command line end to end (issue: the main job): a quick run on a small subset of the shared data with a tiny
 tower, an interrupted embed stage that resumes, and bad input."""
-import json, os, re, signal, subprocess, sys, time
+import json, os, re, shutil, signal, subprocess, sys, time
 from pathlib import Path
 import pandas as pd
 import pytest
@@ -24,9 +24,15 @@ def test_help_lists_every_command_and_option():
 
 @needs_data
 def test_quick_run_end_to_end(tmp_path):
-    out = tmp_path/"run"
-    r = cli("run", "--quick", "--tower", "tiny-bert", "--max_structures", 60, "--out", out)
+    """A first run on a fresh machine: the data directory is empty, so `run` fetches SAbDab (60 structures) and the CSVs from
+    a local server standing in for the internet (tests/test_fetch.py), then runs every stage on what it fetched."""
+    from test_fetch import Server, internet, check_first_fetch
+    out, srv = tmp_path/"run", Server(internet(60))
+    env = {**os.environ, "ESM2_AB_CLIP_DATA": str(tmp_path/"data"), "ESM2_AB_CLIP_OUT": str(tmp_path/"out")}
+    try: r = cli("run", "--quick", "--tower", "tiny-bert", "--max_structures", 60, "--out", out, env={**env, "ESM2_AB_CLIP_MIRROR": srv.base})
+    finally: srv.close()
     assert "run finished" in r.stdout and re.search(r"device: (cpu|cuda:0) \(", r.stdout)
+    check_first_fetch(r.stdout, tmp_path/"data", tmp_path/"out")
     ds = out/"ingest"/"proteinflow_sabdab"
     man, excl = pd.read_parquet(ds/"manifest.parquet"), pd.read_parquet(ds/"exclusions.parquet")
     ing = json.loads((ds/"ingest.json").read_text())
@@ -53,13 +59,14 @@ def test_quick_run_end_to_end(tmp_path):
     rep = (out/"report.md").read_text()
     for section in ("1. Ingest", "2. Structure embeddings", "3. CLIP retrieval", "4. Binding affinity", "learning_curves.png"): assert section in rep
     # a second run skips every finished stage
-    r2 = cli("run", "--quick", "--tower", "tiny-bert", "--max_structures", 60, "--out", out)
-    assert r2.stdout.count("skipping") >= 3, r2.stdout
+    r2 = cli("run", "--quick", "--tower", "tiny-bert", "--max_structures", 60, "--out", out, env=env)   # no server now
+    assert r2.stdout.count("skipping") >= 3 and "fetch" not in r2.stdout, r2.stdout
+    assert "nothing to download" in cli("fetch", env=env).stdout
 
 @needs_data
-def test_interrupted_embed_resumes_without_recomputing(tmp_path):
+def test_interrupted_embed_resumes_without_recomputing(tmp_path, ingest_60):
     out = tmp_path/"run"
-    cli("ingest", "--out", out, "--max_structures", 60)
+    shutil.copytree(ingest_60, out/"ingest")      # `esm2-ab-clip ingest --max_structures 60`, made once per session
     n_entries = len(pd.read_parquet(out/"ingest"/"proteinflow_sabdab"/"manifest.parquet"))
     train_dir = out/"embeddings"/"proteinmpnn"/"train"
     p = subprocess.Popen(CLI + ["embed", "--out", str(out), "--chunk_size", "4"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -82,8 +89,9 @@ def test_bad_input_gets_a_clear_error(tmp_path):
     data = Path(os.environ.get("ESM2_AB_CLIP_DATA") or tmp_path/"nodata")
     def snapshot(): return sorted((str(q), q.stat().st_mtime_ns, q.stat().st_size) for q in data.rglob("*")) if data.exists() else []
     before = snapshot()
-    r = cli("run", "--paper", "--out", tmp_path/"p", check=False, env={**os.environ, "ESM2_AB_CLIP_OUT": str(tmp_path/"out")})
-    assert r.returncode != 0 and "ESM-IF1 weights not found" in r.stderr and "esm2_t6_8M_UR50D" in r.stderr
+    offline = {**os.environ, "ESM2_AB_CLIP_OUT": str(tmp_path/"out"), "ESM2_AB_CLIP_MIRROR": "http://127.0.0.1:9"}  # nothing listens
+    r = cli("run", "--paper", "--out", tmp_path/"p", check=False, env=offline)
+    assert r.returncode != 0 and "ESM-IF1 weights: download https://dl.fbaipublicfiles.com" in r.stderr and "esm2_t6_8M_UR50D" in r.stderr
     assert snapshot() == before, "a failed --paper download touched the data directory"
     r = cli("train", "--out", tmp_path/"empty", "--tower", "tiny-bert", "--seeds", "0", check=False)
     assert r.returncode != 0 and "run the ingest" in r.stderr
@@ -129,4 +137,4 @@ def test_evaluate_paper_split_runs_on_biotransfer_csvs(tmp_path):
     assert (runs[(runs.library == "14H") & (runs.protocol == "official") & (runs.fraction == 1.0)].n_train == 60).all()
     assert (out/"affinity"/"learning_curves.png").stat().st_size > 1000
     r = cli("evaluate", "--paper", "--force", "--out", out, "--tower", "tiny-bert", "--data", tmp_path/"nothing", check=False)
-    assert r.returncode != 0 and "14H_train.csv not found" in r.stderr and "download_li2023" in r.stderr
+    assert r.returncode != 0 and "14H_train.csv not found" in r.stderr and "esm2-ab-clip fetch --paper" in r.stderr
