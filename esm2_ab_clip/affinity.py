@@ -106,13 +106,11 @@ class PoolResult:
 def isotonic_cv_residuals(x, y, n_folds: int=5, seed: int=0) -> np.ndarray:  # N
     "Out-of-fold residuals `y - f(x)` of a decreasing isotonic map fit on the other folds (seeded folds)."
     from sklearn.isotonic import IsotonicRegression
+    from sklearn.model_selection import cross_val_predict, PredefinedSplit
     x, y = np.asarray(x, float), np.asarray(y, float)
     fold = np.random.default_rng(seed).permutation(len(x)) % n_folds
-    res = np.empty(len(x))
-    for k in range(n_folds):
-        tr, te = fold != k, fold == k
-        res[te] = y[te] - IsotonicRegression(increasing=False, out_of_bounds="clip").fit(x[tr], y[tr]).predict(x[te])
-    return res
+    iso = IsotonicRegression(increasing=False, out_of_bounds="clip")
+    return y - cross_val_predict(iso, x, y, cv=PredefinedSplit(fold))
 
 def abbibench_pool(library_frames: list[pd.DataFrame], # 14H valid and test rows (`read_li2023`)
                    root=None, seed: int=0) -> PoolResult:
@@ -158,16 +156,9 @@ def sample_fraction(frame: pd.DataFrame, fraction: float, seed: int) -> pd.DataF
 
 # %% ../nbs/03_affinity.ipynb #f65c6401
 def sort_rows(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # (B x n ranks, B x n order)
-    "Per row: tie-averaged ranks (1-based, as `scipy.stats.rankdata`) and the stable ascending order."
-    B, n = A.shape
-    order = np.argsort(A, axis=1, kind="stable"); s = np.take_along_axis(A, order, 1)
-    pos = np.broadcast_to(np.arange(n), (B, n))
-    new = np.ones((B, n), bool); new[:, 1:] = s[:, 1:] != s[:, :-1]        # first of a tie group
-    last = np.ones((B, n), bool); last[:, :-1] = new[:, 1:]                # last of a tie group
-    start = np.maximum.accumulate(np.where(new, pos, 0), axis=1)
-    end = np.minimum.accumulate(np.where(last, pos, n - 1)[:, ::-1], axis=1)[:, ::-1]
-    ranks = np.empty((B, n)); np.put_along_axis(ranks, order, (start + end) / 2 + 1, 1)
-    return ranks, order
+    "Per row: tie-averaged ranks (1-based, `scipy.stats.rankdata`) and the stable ascending order."
+    from scipy.stats import rankdata
+    return rankdata(A, axis=1), np.argsort(A, axis=1, kind="stable")
 
 def _row_pearson(a: np.ndarray, b: np.ndarray) -> np.ndarray:  # B
     a = a - a.mean(1, keepdims=True); b = b - b.mean(1, keepdims=True)

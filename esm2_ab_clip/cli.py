@@ -456,13 +456,10 @@ def read_sequences(path: str|os.PathLike, seq_col: str="sequence", id_col: str|N
     "id, sequence from a FASTA or CSV file, with a clear error for bad rows."
     path = Path(path)
     if path.suffix.lower() in (".fa", ".fasta", ".faa"):
-        ids, seqs, cur = [], [], None
-        for line in path.read_text().splitlines():
-            if line.startswith(">"): ids.append(line[1:].split()[0] if line[1:].strip() else f"seq{len(ids)}"); seqs.append("")
-            elif line.strip():
-                if not ids: raise ValueError(f"{path}: sequence before the first '>' header")
-                seqs[-1] += line.strip()
-        df = pd.DataFrame({"id": ids, "sequence": seqs})
+        from Bio import SeqIO
+        if not path.read_text().lstrip().startswith(">"): raise ValueError(f"{path}: sequence before the first '>' header")
+        recs = list(SeqIO.parse(path, "fasta"))
+        df = pd.DataFrame({"id": [r.id or f"seq{i}" for i, r in enumerate(recs)], "sequence": [str(r.seq) for r in recs]})
     else:
         raw = pd.read_csv(path)
         if seq_col not in raw.columns: raise ValueError(f"{path}: no column {seq_col!r}; columns are {list(raw.columns)} (use --seq_col)")

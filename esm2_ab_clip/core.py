@@ -99,6 +99,8 @@ def write_parquet(df, path: str|os.PathLike) -> Path:
 # %% ../nbs/core.ipynb #bcfb3926
 def file_sha256(path: str|os.PathLike, n_bytes: int|None=None) -> str:
     "SHA-256 of a file (of its first `n_bytes` when given), for weight and download checksums."
+    if n_bytes is None:
+        with open(path, "rb") as f: return hashlib.file_digest(f, "sha256").hexdigest()
     h = hashlib.sha256()
     with open(path, "rb") as f:
         left = n_bytes
