@@ -17,10 +17,10 @@ from .core import data_dir, data_file, output_dir, write_parquet, write_json, se
 __all__ = ['STRUCTURES_DIR', 'SABDAB_DIR', 'EXCLUSION_COLUMNS', 'SPLITS', 'CDRS', 'patch_proteinflow_compat',
            'import_proteinflow', 'local_fasta', 'sorted_listdir', 'deterministic_mmseqs', 'entry_id', 'read_pdb_header',
            'structure_table_path', 'check_unique_ids', 'read_structure_table', 'read_atom_sequences', 'mse_as_met',
-           'LayoutResult', 'build_layout', 'make_broken_structures', 'DegenerateSplitError', 'run_proteinflow',
-           'read_proteinflow_log', 'split_sizes', 'check_split', 'split_with_guard', 'read_entry', 'cdr_sequences',
-           'cluster_table', 'build_manifest', 'split_groups', 'molecule_kind', 'assign_stratified', 'stratify_dataset',
-           'IngestResult', 'ingest', 'load_manifest']
+           'exclusion_reason', 'LayoutResult', 'build_layout', 'make_broken_structures', 'DegenerateSplitError',
+           'run_proteinflow', 'read_proteinflow_log', 'split_sizes', 'check_split', 'split_with_guard', 'read_entry',
+           'cdr_sequences', 'cluster_table', 'build_manifest', 'split_groups', 'molecule_kind', 'assign_stratified',
+           'stratify_dataset', 'IngestResult', 'ingest', 'load_manifest']
 
 # %% ../nbs/00_sabdab.ipynb #cd0376f4
 def patch_proteinflow_compat() -> list[str]:
@@ -184,6 +184,27 @@ def mse_as_met(text: bytes) -> bytes:
         return body + end
     return b"".join(fix(l) for l in text.splitlines(keepends=True))
 
+# %% ../nbs/00_sabdab.ipynb #c825c8f3
+def exclusion_reason(r, # one row of `read_structure_table` (attributes file, light_chain, resolution, method, species, header_error)
+                     resolution_thr: float=2.5, # keep resolution <= this (Å)
+                     methods: tuple=("X-RAY DIFFRACTION", "ELECTRON MICROSCOPY"), # kept methods when the header states one
+                     species: str|None=None, # keep only this species (substring of the row's species); None keeps all
+                     nanobodies: bool=True, # keep VHH entries (empty light chain)
+                    ) -> tuple[str, str]|None:
+    "Why one row stays out of the layout, as (reason, detail), judged from the row and the file's size; None when it may go in."
+    stated = lambda x: x if isinstance(x, str) and x else None   # the table holds NaN where a header states nothing
+    method, sp, f = stated(r.method), stated(r.species), Path(r.file)
+    if not f.exists(): return "structure file not found", str(f)
+    if f.stat().st_size == 0: return "empty structure file", ""
+    if getattr(r, "header_error", ""): return "unreadable structure file", f"{f}: {r.header_error}"
+    if not r.light_chain and not nanobodies: return "nanobody excluded (nanobodies=False)", ""
+    if r.resolution != r.resolution: return "resolution unknown", ""
+    if r.resolution > resolution_thr: return f"resolution > {resolution_thr} Å", f"{r.resolution} Å"
+    if method is not None and method not in methods: return "method not X-ray/EM", method
+    if r.resolution == 0: return "resolution 0.0: NMR or no method stated, not X-ray/EM", ""
+    if species and (sp is None or species.lower() not in sp): return f"species is not {species}", sp or "not stated"
+    return None
+
 # %% ../nbs/00_sabdab.ipynb #45f0fe68
 @dataclass
 class LayoutResult:
@@ -209,17 +230,9 @@ def build_layout(structures: pd.DataFrame, # from `read_structure_table`
     (out/"chothia").mkdir(parents=True); (out/"fasta").mkdir()
     keep, excl = [], []
     for r in structures.itertuples():
+        why = exclusion_reason(r, resolution_thr, methods, species, nanobodies)
+        if why: _exclude(excl, r, *why); continue
         f = Path(r.file)
-        if not f.exists(): _exclude(excl, r, "structure file not found", str(f)); continue
-        if f.stat().st_size == 0: _exclude(excl, r, "empty structure file"); continue
-        if getattr(r, "header_error", ""): _exclude(excl, r, "unreadable structure file", f"{f}: {r.header_error}"); continue
-        if not r.light_chain and not nanobodies: _exclude(excl, r, "nanobody excluded (nanobodies=False)"); continue
-        if r.resolution != r.resolution: _exclude(excl, r, "resolution unknown"); continue
-        if r.resolution > resolution_thr: _exclude(excl, r, f"resolution > {resolution_thr} Å", f"{r.resolution} Å"); continue
-        if r.method is not None and r.method not in methods: _exclude(excl, r, "method not X-ray/EM", r.method); continue
-        if r.resolution == 0: _exclude(excl, r, "resolution 0.0: NMR or no method stated, not X-ray/EM"); continue
-        if species and (r.species is None or species.lower() not in r.species):
-            _exclude(excl, r, f"species is not {species}", r.species or "not stated"); continue
         try:
             opener = gzip.open if str(f).endswith(".gz") else open
             with opener(f, "rb") as src: text = src.read()
