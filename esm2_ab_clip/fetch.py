@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 from tqdm.auto import tqdm
-from .core import data_dir, output_dir, atomic_path, write_json, file_sha256
+from .core import DATA_ENV, data_dir, output_dir, atomic_path, write_json, file_sha256
 from .sabdab import STRUCTURES_DIR, SABDAB_DIR
 from .affinity import BIOTRANSFER_URL, BIOTRANSFER_COMMIT, LI2023_DIR, ABBIBENCH_FILE
 from .structure import ESMIF1_NAME, ESMIF1_URL
@@ -265,7 +265,7 @@ def fetch(setup: str="default", # "default" (the main job) or "paper" (ESM2-8M, 
     if into_data and foreign and not into_existing:
         raise FetchError(f"fetch: {data} lacks {', '.join(s.name for s in into_data)} but holds files fetch did not put there "
                          f"({', '.join(foreign[:3])}); fetch writes only into an empty data directory or one it filled before. "
-                         f"Name a new folder (--data DIR or {'ESM2_AB_CLIP_DATA'}=DIR), pass --into_existing to add the files here, "
+                         f"Name a new folder (--data DIR or {DATA_ENV}=DIR), pass --into_existing to add the files here, "
                          f"or put them there by hand:\n{hand}")
     for s in todo:
         if state[s.name][0] == "damaged": say(f"fetch: {state[s.name][1]}: fetching it again")
