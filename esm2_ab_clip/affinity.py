@@ -12,20 +12,21 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 from .core import (data_file, data_dir, output_dir, write_json, write_parquet, file_sha256, set_seed, atomic_path,
-                               AMINO_ACIDS, check_sequences)
-from .clip import load_tower, pool_hidden
+                               AMINO_ACIDS, check_sequences, PRECISIONS, cpu_has_bf16, resolve_precision, training_precision)
+from .structure import state_dict_sha256
+from .clip import (load_tower, pool_hidden, shared_bottom, forward_with_states, run_top_layers, n_layers)
 
 # %% auto #0
 __all__ = ['LI2023_DIR', 'FLANKS', 'WILD_TYPE', 'BIOTRANSFER_COMMIT', 'BIOTRANSFER_URL', 'LI_COLUMNS', 'PROTOCOLS',
-           'ABBIBENCH_FILE', 'PRECISIONS', 'ALPHAS', 'SPLIT_NAMES', 'FRACTIONS', 'RUN_COLUMNS', 'STUDIES',
-           'PAPER_STUDIES', 'RUN_KEY', 'full_sequence', 'li2023_path', 'download_li2023', 'read_li2023',
-           'nan_fill_median', 'apply_protocol', 'PoolResult', 'isotonic_cv_residuals', 'abbibench_pool',
-           'check_leakage', 'sample_fraction', 'sort_rows', 'ResampledTruth', 'resample_truth', 'score_resamples',
-           'top_recall', 'score', 'tower_checksum', 'cpu_has_bf16', 'resolve_precision', 'residue_limit',
-           'embed_sequences', 'cached_embeddings', 'onehot_encode', 'ridge_path', 'ridge_probe', 'AffinitySplit',
-           'make_split', 'run_probe_study', 'bootstrap_table', 'training_precision', 'finetune_regressor',
-           'checkpoint_hash', 'run_finetune_study', 'csv_split', 'evaluate_csv', 'tower_features', 'subsample_split',
-           'format_table', 'save_runs', 'affinity_study', 'plot_learning_curves', 'verdict_at']
+           'ABBIBENCH_FILE', 'ALPHAS', 'SPLIT_NAMES', 'FRACTIONS', 'RUN_COLUMNS', 'STUDIES', 'PAPER_STUDIES', 'RUN_KEY',
+           'full_sequence', 'li2023_path', 'download_li2023', 'read_li2023', 'nan_fill_median', 'apply_protocol',
+           'PoolResult', 'isotonic_cv_residuals', 'abbibench_pool', 'check_leakage', 'sample_fraction', 'sort_rows',
+           'ResampledTruth', 'resample_truth', 'score_resamples', 'top_recall', 'score', 'residue_limit',
+           'embed_towers', 'embed_sequences', 'group_towers', 'cached_tower_embeddings', 'cached_embeddings',
+           'onehot_encode', 'ridge_path', 'ridge_probe', 'write_demo_library', 'AffinitySplit', 'make_split',
+           'run_probe_study', 'bootstrap_table', 'finetune_regressor', 'checkpoint_hash', 'run_finetune_study',
+           'csv_split', 'evaluate_csv', 'tower_features', 'subsample_split', 'format_table', 'save_runs',
+           'affinity_study', 'plot_learning_curves', 'verdict_at']
 
 # %% ../nbs/03_affinity.ipynb #6af552cd
 LI2023_DIR = "li2023_covid_scfv"
@@ -206,75 +207,87 @@ def score(y_true, y_pred, higher_is_better: bool=False) -> dict:
     return _score_once(y_true, y_pred, 0.1, higher_is_better)
 
 # %% ../nbs/03_affinity.ipynb #98d9db7a
-def tower_checksum(model) -> str:
-    "A short checksum of a tower's weights (cache key)."
-    h = hashlib.sha256()
-    for k, v in sorted(model.state_dict().items()):
-        h.update(k.encode()); h.update(v.detach().cpu().float().numpy().tobytes()[:4096]); h.update(str(float(v.float().sum())).encode())
-    return h.hexdigest()[:16]
-
-PRECISIONS = ("auto", "fp32", "bf16")
-
-def cpu_has_bf16() -> bool:
-    "Whether this CPU has native bf16 matrix instructions (AVX512-BF16 or AMX)."
-    checks = [getattr(torch.cpu, n, None) for n in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
-    return any(bool(c()) for c in checks if c is not None)
-
-def resolve_precision(device: str|torch.device, precision: str="auto") -> str:
-    "`fp32` or `bf16` for inference on `device`: `auto` picks bf16 where the hardware runs it natively."
-    if precision not in PRECISIONS: raise ValueError(f"precision must be one of {PRECISIONS}, not {precision!r}")
-    if precision != "auto": return precision
-    dev = torch.device(device)
-    native = torch.cuda.is_bf16_supported() if dev.type == "cuda" else cpu_has_bf16() if dev.type == "cpu" else False
-    return "bf16" if native else "fp32"
-
 def residue_limit(model, tokenizer) -> int:
     "The most residues the tower reads in one sequence (its positions minus the two special tokens): AntiBERTy 510, ESM2 1022."
     n = min(getattr(model.config, "max_position_embeddings", 10**6), tokenizer.model_max_length or 10**6)
     return n - 2 - (2 if getattr(model.config, "model_type", "") == "esm" else 0)   # ESM2 keeps 2 of its 1026 positions unused
 
 @torch.no_grad()
-def embed_sequences(model, tokenizer, seqs: list[str], batch_size: int=64, progress: bool=True,
-                    precision: str="auto", # "auto" (bf16 where native), "fp32" or "bf16"
-                    truncate: bool=False, # cut sequences longer than the tower's limit (a warning says how many); else an error
-                   ) -> np.ndarray:  # N x H
-    "Mean-pooled (residue tokens only) last hidden states of a frozen tower, batched by length."
+def embed_towers(models: list, tokenizer, seqs: list[str], batch_size: int=64, progress: bool=True,
+                 precision: str="auto", # "auto" (bf16 where native), "fp32" or "bf16"
+                 truncate: bool=False, # cut sequences longer than the tower's limit (a warning says how many); else an error
+                ) -> list[np.ndarray]:  # per model: N x H
+    "Mean-pooled (residue tokens only) last hidden states of frozen towers, batched by length; the layers the others share with the first (a CLIP tower's frozen bottom) run once."
     check_sequences(seqs, where="embed_sequences")   # an unknown letter would drop out of the mean (all of them: a zero vector)
-    limit = residue_limit(model, tokenizer)
+    model = models[0]; limit = residue_limit(model, tokenizer)
     long = [i for i, s in enumerate(seqs) if len(s) > limit]
     if long and not truncate:
         s = seqs[long[0]]
         raise ValueError(f"{len(long)} sequence(s) longer than the tower's limit of {limit} residues, e.g. number {long[0]} "
                          f"({len(s)} residues, {s[:20]}…): shorten them, or pass truncate=True (--truncate) to embed the first {limit}")
     if long: warnings.warn(f"{len(long)} sequence(s) longer than {limit} residues: only their first {limit} residues are embedded")
-    dev = next(model.parameters()).device; model.eval()
+    dev = next(model.parameters()).device
+    for m in models: m.eval()
     bf16 = resolve_precision(dev, precision) == "bf16"
+    k = min(shared_bottom(model, m) for m in models[1:]) if len(models) > 1 else 0
     order = np.argsort([len(s) for s in seqs], kind="stable")
-    out = np.zeros((len(seqs), model.config.hidden_size), np.float32)
+    outs = [np.zeros((len(seqs), m.config.hidden_size), np.float32) for m in models]
     for i in tqdm(range(0, len(seqs), batch_size), disable=not progress, desc="embedding", leave=False):
         idx = order[i:i + batch_size]
         enc = tokenizer([seqs[j][:limit] for j in idx], padding=True, return_tensors="pt").to(dev)
+        ids, am = enc.input_ids, enc.attention_mask
         with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16):
-            h = model(input_ids=enc.input_ids, attention_mask=enc.attention_mask).last_hidden_state
-        out[idx] = pool_hidden(h.float(), enc.input_ids, enc.attention_mask, tokenizer.all_special_ids, "mean").cpu().numpy()
-    return out
+            if k == 0: hs = [m(input_ids=ids, attention_mask=am).last_hidden_state for m in models]
+            elif k >= n_layers(model): hs = [model(input_ids=ids, attention_mask=am).last_hidden_state] * len(models)
+            else:
+                last, h = forward_with_states(model, ids, am, k)
+                hs = [last] + [run_top_layers(m, h, am, k) for m in models[1:]]
+        for out, h in zip(outs, hs):
+            out[idx] = pool_hidden(h.float(), ids, am, tokenizer.all_special_ids, "mean").cpu().numpy()
+    return outs
+
+def embed_sequences(model, tokenizer, seqs: list[str], batch_size: int=64, progress: bool=True,
+                    precision: str="auto", # "auto" (bf16 where native), "fp32" or "bf16"
+                    truncate: bool=False, # cut sequences longer than the tower's limit (a warning says how many); else an error
+                   ) -> np.ndarray:  # N x H
+    "Mean-pooled (residue tokens only) last hidden states of one frozen tower, batched by length."
+    return embed_towers([model], tokenizer, seqs, batch_size, progress, precision, truncate)[0]
+
+def group_towers(towers: dict) -> list[list[str]]:
+    "Names of towers that can run their shared bottom once: same vocabulary and at least the embeddings shared with the group's first."
+    groups = []
+    for n, (m, tok) in towers.items():
+        g = next((g for g in groups if towers[g[0]][1].get_vocab() == tok.get_vocab() and shared_bottom(towers[g[0]][0], m) > 0), None)
+        if g is None: groups.append([n])
+        else: g.append(n)
+    return groups
+
+def cached_tower_embeddings(towers: dict, # name -> (model, tokenizer)
+                            seqs, cache: str|os.PathLike|None=None, progress: bool=True,
+                            precision: str="auto") -> dict:  # name -> N x H
+    "Embeddings of `seqs` by each tower, computing only what its cache (`{cache}/{name}-{checksum}-{precision}.npz`) lacks; towers sharing a bottom embed together."
+    cache = Path(cache) if cache is not None else output_dir()/"affinity"/"embedding_cache"
+    keys = [hashlib.sha1(s.encode()).hexdigest() for s in seqs]
+    files, have = {}, {}
+    for n, (m, _) in towers.items():
+        prec = resolve_precision(next(m.parameters()).device, precision)
+        files[n] = cache/f"{n}-{state_dict_sha256(m)[:16]}-{prec}.npz"   # every weight, bit for bit
+        have[n] = dict(np.load(files[n], allow_pickle=False).items()) if files[n].exists() else {}
+    for g in group_towers(towers):
+        todo = sorted({s for s, k in zip(seqs, keys) if any(k not in have[n] for n in g)})
+        if not todo: continue
+        new = embed_towers([towers[n][0] for n in g], towers[g[0]][1], todo, progress=progress, precision=precision)
+        cache.mkdir(parents=True, exist_ok=True)
+        for n, e in zip(g, new):
+            have[n].update({hashlib.sha1(s.encode()).hexdigest(): v for s, v in zip(todo, e)})
+            with atomic_path(files[n]) as tmp:
+                with open(tmp, "wb") as fh: np.savez(fh, **have[n])
+    return {n: np.stack([have[n][k] for k in keys]) for n in towers}
 
 def cached_embeddings(model, tokenizer, seqs, cache: str|os.PathLike|None=None, name: str="tower", progress: bool=True,
                       precision: str="auto") -> np.ndarray:
     "Embeddings of `seqs`, computing only the sequences not yet in the cache (`{cache}/{name}-{checksum}-{precision}.npz`)."
-    cache = Path(cache) if cache is not None else output_dir()/"affinity"/"embedding_cache"
-    precision = resolve_precision(next(model.parameters()).device, precision)
-    f = cache/f"{name}-{tower_checksum(model)}-{precision}.npz"
-    have = dict(np.load(f, allow_pickle=False).items()) if f.exists() else {}
-    keys = [hashlib.sha1(s.encode()).hexdigest() for s in seqs]
-    todo = sorted({s for s, k in zip(seqs, keys) if k not in have})
-    if todo:
-        new = embed_sequences(model, tokenizer, todo, progress=progress, precision=precision)
-        have.update({hashlib.sha1(s.encode()).hexdigest(): v for s, v in zip(todo, new)})
-        cache.mkdir(parents=True, exist_ok=True)
-        with atomic_path(f) as tmp:
-            with open(tmp, "wb") as fh: np.savez(fh, **have)
-    return np.stack([have[k] for k in keys])
+    return cached_tower_embeddings({name: (model, tokenizer)}, seqs, cache, progress, precision)[name]
 
 def onehot_encode(seqs: list[str]) -> np.ndarray:  # N x (L_max * 21)
     "Position-wise one-hot encoding (20 amino acids + other), right-padded with zeros to the longest sequence."
@@ -312,6 +325,27 @@ def ridge_probe(Xtr, ytr, Xva, yva, Xte, alphas=ALPHAS, higher_is_better: bool=F
     # Spearman is undefined for all of them and the weakest penalty is kept
     best = 0 if np.isnan(s_va).all() else int(np.nanargmax(s_va))
     return P[best, len(Xva):], float(alphas[best])
+
+# %% ../nbs/03_affinity.ipynb #ebbd183c
+def write_demo_library(root: str|os.PathLike, # a data directory to write into (never the real one)
+                       library: str="14H", sizes=(("train", 60), ("valid", 20), ("test", 20)), # rows (variants) per split
+                       seed: int=0, nan_fraction: float=0.1, replicates: int=3) -> dict: # split -> CSV path
+    "A made-up Li et al. 2023 library in biotransfer's layout (distinct single mutants, replicate rows, some NaN labels), for tests and demos."
+    pre, post = FLANKS[library]; wt = WILD_TYPE[library][len(pre):len(WILD_TYPE[library]) - len(post)]
+    rng = np.random.default_rng(seed)
+    singles = sorted({wt[:i] + a + wt[i + 1:] for i in range(len(wt)) for a in AMINO_ACIDS if a != wt[i]})
+    pick = iter(rng.choice(singles, sum(n for _, n in sizes), replace=False))
+    paths = {}
+    for split, n in sizes:
+        rows = []
+        for i in range(n):
+            seq, aff = next(pick), rng.normal(4.5, 0.8)
+            rows += [{"mata_description": f"{split}{i}", "pred_aff": np.nan if rng.random() < nan_fraction else aff + 0.1 * rng.normal(),
+                      "sample_name": f"r{r}", "aa_seq": seq} for r in range(replicates)]
+        p = paths[split] = li2023_path(library, split, root); p.parent.mkdir(parents=True, exist_ok=True)
+        pd.DataFrame(rows).to_csv(p, index=False)
+    return paths
+
 
 # %% ../nbs/03_affinity.ipynb #52390318
 SPLIT_NAMES = ("abbibench_pool", "valid_test", "biotransfer")
@@ -405,13 +439,6 @@ class _RegressionData(torch.utils.data.Dataset):
     def __len__(self): return len(self.y)
     def __getitem__(self, i): return {"input_ids": self.enc["input_ids"][i], "labels": self.y[i]}
 
-def training_precision(precision: str="auto") -> dict:
-    "TrainingArguments precision flags: the GPU's mixed precision, or bf16 autocast on a CPU with native bf16, or none (fp32)."
-    from esm2_ab_clip.clip import precision_flags
-    if precision == "fp32": return {}
-    if torch.cuda.is_available(): return precision_flags() if precision == "auto" else {precision: True}
-    return {"bf16": True, "use_cpu": True} if resolve_precision("cpu", precision) == "bf16" else {}  # the Trainer wants use_cpu for CPU bf16
-
 def finetune_regressor(checkpoint: str|os.PathLike, tokenizer, train: pd.DataFrame, valid: pd.DataFrame, test: pd.DataFrame,
                        seed: int=0, out: str|os.PathLike|None=None, epochs: float=5, lr: float=2e-5, batch_size: int=32,
                        higher_is_better: bool=False, progress: bool=False, precision: str="auto",
@@ -441,7 +468,7 @@ def finetune_regressor(checkpoint: str|os.PathLike, tokenizer, train: pd.DataFra
 
 # %% ../nbs/03_affinity.ipynb #e26a7890
 def checkpoint_hash(checkpoint: str|os.PathLike) -> str:
-    "SHA-256 (12 hex) of a Hugging Face checkpoint folder's weight files."
+    "SHA-256 (12 hex) of a Hugging Face checkpoint folder's weight files (the files, without loading them: `state_dict_sha256` is for weights in memory)."
     files = sorted(Path(checkpoint).glob("*.safetensors")) + sorted(Path(checkpoint).glob("*.bin"))
     if not files: raise FileNotFoundError(f"{checkpoint}: no *.safetensors or *.bin weights; save the tower with save_pretrained first")
     return hashlib.sha256("".join(file_sha256(f) for f in files).encode()).hexdigest()[:12]
@@ -518,8 +545,9 @@ def evaluate_csv(path: str|os.PathLike, seq_col: str, label_col: str, higher_is_
 
 def tower_features(towers: dict, cache: str|os.PathLike|None=None, progress: bool=True,
                    prefix: str="") -> dict: # cache file names are `{prefix}{name}-…` (the notebooks use "antiberty-")
-    "Feature functions (sequences -> N x H cached mean embeddings) of named (model, tokenizer) towers."
-    return {n: (lambda s, mt=mt, n=n: cached_embeddings(mt[0], mt[1], s, cache, name=prefix + n, progress=progress)) for n, mt in towers.items()}
+    "Feature functions (sequences -> N x H cached mean embeddings) of named (model, tokenizer) towers; the first call embeds for all of them, sharing bottoms."
+    named = {prefix + n: mt for n, mt in towers.items()}
+    return {n: (lambda s, n=n: cached_tower_embeddings(named, s, cache, progress)[prefix + n]) for n in towers}
 
 
 # %% ../nbs/03_affinity.ipynb #56b2ead1

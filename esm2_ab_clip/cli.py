@@ -14,9 +14,9 @@ from .core import data_dir, output_dir, write_json, set_seed, check_sequences
 
 # %% auto #0
 __all__ = ['PAPER_TOWER', 'PAPER_ENCODER', 'COMMANDS', 'RunDirs', 'resolve_tower', 'check_paper_setup', 'fingerprint',
-           'ingest_fingerprint', 'stale_reason', 'stamp', 'note_redo', 'stage_ingest', 'stage_embed', 'stage_train',
-           'zero_shot_scorers', 'evaluate_assay', 'stage_evaluate', 'write_report', 'device_line', 'run_all',
-           'ingest_cli', 'embed_cli', 'train_cli', 'evaluate_cli', 'fetch_cli', 'run_cli', 'score_cli',
+           'ingest_fingerprint', 'stale_reason', 'stamp', 'note_redo', 'stage_ingest', 'join_processes', 'stage_embed',
+           'stage_train', 'zero_shot_scorers', 'evaluate_assay', 'stage_evaluate', 'write_report', 'device_line',
+           'run_all', 'ingest_cli', 'embed_cli', 'train_cli', 'evaluate_cli', 'fetch_cli', 'run_cli', 'score_cli',
            'embed_seqs_cli', 'read_sequences', 'write_sequence_embeddings', 'main']
 
 # %% ../nbs/cli.ipynb #f78d094b
@@ -105,6 +105,15 @@ def stage_ingest(out, data=None, max_structures: int=0, seed: int=42, resolution
     r = ingest(s, out=d.ingest, tag="sabdab", seed=seed, resolution_thr=resolution, species=species, nanobodies=nanobodies)
     return json.loads((r.dataset/"ingest.json").read_text())
 
+def join_processes(backend: str|None=None) -> tuple:
+    "(rank, world size, torch.distributed or None): joins the process group torchrun describes (RANK/WORLD_SIZE), once."
+    rank, world = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
+    if world == 1: return 0, 1, None
+    import torch, torch.distributed as dist
+    if torch.cuda.is_available(): torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)) % torch.cuda.device_count())
+    if not dist.is_initialized(): dist.init_process_group(backend or ("nccl" if torch.cuda.is_available() else "gloo"))
+    return rank, world, dist
+
 def stage_embed(out, encoder: str="proteinmpnn", chunk_size: int=64, force: bool=False, esmif1_checkpoint: str|None=None,
                 progress: bool=True) -> dict:
     "Stage 2: structure embeddings of every entry, resumable (notebook 01); under torchrun each rank embeds its shard."
@@ -113,12 +122,7 @@ def stage_embed(out, encoder: str="proteinmpnn", chunk_size: int=64, force: bool
     from esm2_ab_clip.structure import get_encoder, load_structures, embed_split
     d = RunDirs(Path(out))
     manifest = load_manifest(d.dataset)
-    rank, world = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))   # set by torchrun
-    dist = None
-    if world > 1:   # ranks share only a barrier and their counts: gloo works with or without GPUs
-        import torch, torch.distributed as dist
-        if not dist.is_initialized(): dist.init_process_group("gloo")
-        if torch.cuda.is_available(): torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)) % torch.cuda.device_count())
+    rank, world, dist = join_processes("gloo")   # ranks share only a barrier and their counts: gloo works with or without GPUs
     fp = ingest_fingerprint(d); st = d.embeddings/encoder/"provenance.json"
     if rank == 0:
         why = "--force" if force else stale_reason(st, fp) if (d.embeddings/encoder).exists() else None
@@ -143,27 +147,35 @@ def stage_embed(out, encoder: str="proteinmpnn", chunk_size: int=64, force: bool
 
 def stage_train(out, tower: str="antiberty", seeds="0,1,2", epochs: float|None=None, batch_size: int|None=None, encoder: str="proteinmpnn",
                 force: bool=False, progress: bool=True, recipe: str|None=None, **options) -> dict:
-    "Stage 3: CLIP training with a recipe (default: the best on valid in notebook 02), one model per seed."
+    "Stage 3: CLIP training with a recipe (default: the best on valid in notebook 02), one model per seed; under torchrun, DDP with global negatives."
     from esm2_ab_clip.clip import train_clip, recipe_options, DEFAULT_RECIPE
+    from esm2_ab_clip.core import PRECISIONS
     recipe = recipe or DEFAULT_RECIPE
+    precision = options.pop("precision", None) or "auto"
+    if precision not in PRECISIONS: raise ValueError(f"precision must be one of {PRECISIONS}, not {precision!r}")
     recipe_options(recipe, epochs=epochs, batch_size=batch_size, **options)  # fail fast on an unknown recipe or option
     d = RunDirs(Path(out)); res = {}
     emb = d.embeddings/encoder/"provenance.json"
     if not (d.dataset/"manifest.parquet").exists():
         raise FileNotFoundError(f"{d.dataset/'manifest.parquet'} not found: run the ingest stage first (esm2-ab-clip ingest --out {out})")
     if not emb.exists(): raise FileNotFoundError(f"{emb} not found: run the embed stage first (esm2-ab-clip embed --out {out})")
-    fp = fingerprint(ingest_fingerprint(d), json.loads(emb.read_text())["fingerprint"], tower, recipe, epochs, batch_size, options)
+    fp = fingerprint(ingest_fingerprint(d), json.loads(emb.read_text())["fingerprint"], tower, recipe, epochs, batch_size, options,
+                     *([precision] if precision != "auto" else []))   # "auto" keeps the fingerprints of earlier runs
+    rank, world, dist = join_processes()
+    say = _say if rank == 0 else (lambda msg: None)
     for seed in _seeds(seeds):
         sd = d.seed_dir(seed)
         why = stale_reason(sd/"provenance.json", fp) if (sd/"metrics.json").exists() else None
         if (sd/"metrics.json").exists() and not force and not why:
-            _say(f"train seed {seed}: {sd/'metrics.json'} exists, skipping (--force to redo)")
+            say(f"train seed {seed}: {sd/'metrics.json'} exists, skipping (--force to redo)")
         else:
-            if why and not force: note_redo(d, f"train seed {seed}", why)
-            _say(f"train seed {seed}: tower {tower}, recipe {recipe}" + (f", {epochs} epoch(s)" if epochs is not None else ""))
+            if why and not force and rank == 0: note_redo(d, f"train seed {seed}", why)
+            say(f"train seed {seed}: tower {tower}, recipe {recipe}" + (f", {epochs} epoch(s)" if epochs is not None else "")
+                + (f", {world} processes (global batch = {world} x the batch size)" if world > 1 else ""))
             train_clip(resolve_tower(tower, mlm=True), dataset=d.dataset, out=sd, encoder=encoder, store=d.embeddings, seed=seed,
-                       recipe=recipe, epochs=epochs, batch_size=batch_size, progress=progress, **options)
-            stamp(sd/"provenance.json", fp, ingest=ingest_fingerprint(d), tower=tower, recipe=recipe)
+                       recipe=recipe, epochs=epochs, batch_size=batch_size, progress=progress and rank == 0, precision=precision, **options)
+            if rank == 0: stamp(sd/"provenance.json", fp, ingest=ingest_fingerprint(d), tower=tower, recipe=recipe)
+        if dist: dist.barrier()
         res[seed] = json.loads((sd/"metrics.json").read_text())["metrics"]
     return res
 
@@ -303,7 +315,7 @@ def write_report(out) -> Path:
 def device_line() -> str:
     "Which device the stages use: the GPU torch sees (with bf16 support), else the CPU (threads, native bf16)."
     import torch
-    from esm2_ab_clip.affinity import cpu_has_bf16
+    from esm2_ab_clip.core import cpu_has_bf16
     if torch.cuda.is_available():
         return f"cuda:0 ({torch.cuda.get_device_name(0)}, bf16 {'yes' if torch.cuda.is_bf16_supported() else 'no'}, torch {torch.__version__})"
     return f"cpu ({torch.get_num_threads()} threads, native bf16 {'yes' if cpu_has_bf16() else 'no'}, torch {torch.__version__}, no GPU visible)"
@@ -365,10 +377,11 @@ def train_cli(out: str="runs/demo", # run directory (reads ingest/ and embedding
               train_layers: int=None, # override how many top tower layers train (0: frozen tower, heads only)
               residue_weight: float=None, # override the residue-level loss weight (0: pooled loss only)
               struct_pooling: str=None, # override the structure pooling: mean or cdr
+              precision: str="auto", # training precision: auto (bf16 where native), fp32 or bf16
               force: store_true=False): # retrain seeds that already have a model
-    "Stage 3: CLIP training of the sequence tower against the structure embeddings."
+    "Stage 3: CLIP training of the sequence tower against the structure embeddings (under torchrun: DDP, global negatives)."
     stage_train(out, tower, seeds, epochs, batch_size, force=force, recipe=recipe, lr=lr, head_lr=head_lr, train_layers=train_layers,
-                residue_weight=residue_weight, struct_pooling=struct_pooling)
+                residue_weight=residue_weight, struct_pooling=struct_pooling, precision=precision)
 
 @call_parse
 def evaluate_cli(out: str="runs/demo", # run directory (reads clip/seed*/tower, writes affinity/)

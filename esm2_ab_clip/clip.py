@@ -17,7 +17,7 @@ from transformers import (AutoConfig, AutoModel, AutoModelForMaskedLM, AutoToken
                           EsmConfig, EsmTokenizer, PretrainedConfig, PreTrainedModel, PreTrainedTokenizerFast, Trainer, TrainingArguments, TrainerCallback)
 from transformers.utils import ModelOutput
 from tqdm.auto import tqdm
-from .core import output_dir, write_json, set_seed
+from .core import output_dir, write_json, set_seed, resolve_precision, training_precision
 from .sabdab import load_manifest, SPLITS
 from .structure import load_embeddings, masked_mean, state_dict_sha256
 
@@ -25,16 +25,16 @@ from .structure import load_embeddings, masked_mean, state_dict_sha256
 __all__ = ['ESM_VOCAB', 'POOLINGS', 'HEADS', 'PAIRINGS', 'STRUCT_POOLINGS', 'CHAIN_KINDS', 'SELECT_BY', 'RECIPES',
            'DEFAULT_RECIPE', 'ABLATION_COLUMNS', 'PROBE_TARGETS', 'antiberty_dir', 'char_tokenizer', 'load_antiberty',
            'esm_tokenizer', 'tiny_tower', 'load_tower', 'residue_mask', 'pool_hidden', 'residue_token_mask',
-           'check_per_residue', 'n_layers', 'hidden_at', 'run_top_layers', 'freeze_bottom', 'distributed_world',
-           'clip_loss', 'make_head', 'AbClipConfig', 'AbClipOutput', 'AbClipModel', 'sequence_group', 'cdr_pool',
-           'build_pairs', 'pair_residues', 'ClipDataset', 'ClipCollator', 'alignment', 'uniformity',
-           'retrieval_metrics', 'effective_rank', 'mean_cosine', 'retrieval_diagnostics', 'embed_pairs',
-           'evaluate_clip', 'ClipTrainer', 'precision_flags', 'clip_training_args', 'cache_hidden',
-           'pooled_tower_features', 'fit_heads', 'ClipRun', 'recipe_options', 'load_clip_split', 'standardization',
-           'train_clip', 'load_or_train_clip', 'with_mlm_head', 'export_tower', 'add_mlm_head', 'model_card',
-           'save_clip', 'demo_clip_data', 'check_residue_tokens', 'masked_logprobs', 'pseudo_log_likelihood',
-           'pseudo_perplexity', 'record_perplexity', 'ablation_table', 'best_recipe', 'ablation_summary', 'dihedral',
-           'residue_targets', 'residue_states', 'probe_data', 'structure_probe']
+           'check_per_residue', 'n_layers', 'forward_with_states', 'hidden_at', 'run_top_layers', 'freeze_bottom',
+           'same_weights', 'shared_bottom', 'distributed_world', 'clip_loss', 'make_head', 'AbClipConfig',
+           'AbClipOutput', 'AbClipModel', 'sequence_group', 'cdr_pool', 'build_pairs', 'pair_residues', 'ClipDataset',
+           'ClipCollator', 'alignment', 'uniformity', 'retrieval_metrics', 'effective_rank', 'mean_cosine',
+           'retrieval_diagnostics', 'uses_cache', 'embed_pairs', 'evaluate_clip', 'ClipTrainer', 'clip_training_args',
+           'cache_hidden', 'pooled_tower_features', 'fit_heads', 'ClipRun', 'recipe_options', 'load_clip_split',
+           'standardization', 'train_clip', 'load_or_train_clip', 'with_mlm_head', 'export_tower', 'add_mlm_head',
+           'model_card', 'save_clip', 'demo_clip_data', 'check_residue_tokens', 'mlm_head', 'masked_logprobs',
+           'pseudo_log_likelihood', 'pseudo_perplexity', 'record_perplexity', 'ablation_table', 'best_recipe',
+           'ablation_summary', 'dihedral', 'residue_targets', 'residue_states', 'probe_data', 'structure_probe']
 
 # %% ../nbs/02_clip.ipynb #b7127311
 def antiberty_dir() -> Path:
@@ -163,11 +163,30 @@ def check_per_residue(tokenizer, seqs: list[str]) -> None:
 
 def n_layers(tower) -> int: return len(tower.encoder.layer)
 
+class _StopForward(Exception): "Raised by a hook to end a forward pass at a given layer."
+
+@torch.no_grad()
+def forward_with_states(tower, input_ids: torch.Tensor, attention_mask: torch.Tensor, # B x T each
+                        start: int, # the layer whose input is captured (0 … n_layers - 1)
+                        full: bool=True, # run the whole tower; False: stop at layer `start` (no last hidden states)
+                       ) -> tuple:  # (B x T x H last hidden states or None, B x T x H states entering layer `start`)
+    "One pass of a BERT or ESM tower that also returns the hidden states entering layer `start`."
+    seen = {}
+    def grab(module, args, kwargs):
+        seen["h"] = args[0] if args else kwargs["hidden_states"]
+        if not full: raise _StopForward
+    hook = tower.encoder.layer[start].register_forward_pre_hook(grab, with_kwargs=True)
+    try: last = tower(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+    except _StopForward: last = None
+    finally: hook.remove()
+    return last, seen["h"]
+
 @torch.no_grad()
 def hidden_at(tower, input_ids: torch.Tensor, attention_mask: torch.Tensor, # B x T each
               start: int, # 0: the embedding output; i: the output of layer i (before any final layer norm)
              ) -> torch.Tensor:  # B x T x H
-    "The tower's hidden states entering layer `start`, i.e. what the frozen bottom of a partly frozen tower produces."
+    "The hidden states entering layer `start` (what the frozen bottom of a partly frozen tower produces); runs only that bottom."
+    if start < n_layers(tower): return forward_with_states(tower, input_ids, attention_mask, start, full=False)[1]
     return tower(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True).hidden_states[start]
 
 def run_top_layers(tower, hidden: torch.Tensor, # B x T x H states entering layer `start` (`hidden_at`)
@@ -200,6 +219,27 @@ def freeze_bottom(tower, train_layers: int|None, # top layers left trainable; No
         trainable = (k[0] == "encoder" and k[1] == "layer" and int(k[2]) >= start) or (k[0] == "encoder" and k[1] == "emb_layer_norm_after" and train_layers > 0)
         p.requires_grad_(trainable)
     return start
+
+# %% ../nbs/02_clip.ipynb #20c0572d
+_ARCH_KEYS = ("model_type", "hidden_size", "num_attention_heads", "intermediate_size", "hidden_act", "layer_norm_eps",
+              "position_embedding_type", "token_dropout", "mask_token_id", "emb_layer_norm_before", "max_position_embeddings")
+
+def same_weights(a: nn.Module, b: nn.Module) -> bool:
+    "Whether two modules hold bit-identical parameters and buffers under the same names."
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(sa[k].shape == sb[k].shape and torch.equal(sa[k], sb[k].to(sa[k].device)) for k in sa)
+
+def shared_bottom(a, b) -> int:
+    "How many bottom layers two towers of one architecture share bit for bit (0 when the embeddings or architectures differ)."
+    if type(a) is not type(b) or not hasattr(a, "encoder") or not hasattr(a.encoder, "layer"): return 0
+    if any(getattr(a.config, k, None) != getattr(b.config, k, None) for k in _ARCH_KEYS): return 0
+    if not same_weights(a.embeddings, b.embeddings): return 0
+    n = 0
+    for la, lb in zip(a.encoder.layer, b.encoder.layer):
+        if not same_weights(la, lb): break
+        n += 1
+    return n
+
 
 # %% ../nbs/02_clip.ipynb #1555b1ae
 _GATHER_GROUP = {}
@@ -476,7 +516,8 @@ class ClipDataset(torch.utils.data.Dataset):
         self.vectors = torch.as_tensor(vectors, dtype=torch.float32)
         self.groups = torch.as_tensor(pairs.group.to_numpy(np.int64).copy())
         self.pairs = pairs.reset_index(drop=True)
-        self.residues, self.residue_masks, self.hidden = residues, residue_masks, None
+        self.residues, self.residue_masks = residues, residue_masks
+        self.hidden, self.hidden_start = None, None   # cached frozen-bottom states (`cache_hidden`) and their layer
     def __len__(self): return len(self.input_ids)
     def __getitem__(self, i):
         item = {"input_ids": self.input_ids[i], "structure_embeds": self.vectors[i], "group_ids": self.groups[i]}
@@ -570,6 +611,10 @@ def retrieval_diagnostics(S: torch.Tensor, T: torch.Tensor, # N x P normalised s
     return out
 
 # %% ../nbs/02_clip.ipynb #73545c97
+def uses_cache(model: AbClipModel, ds: ClipDataset) -> bool:
+    "Whether `ds.hidden` holds the frozen bottom's states for this model (`cache_hidden`), so only the top layers need to run."
+    return ds.hidden is not None and bool(model.config.train_layers) and getattr(ds, "hidden_start", None) == n_layers(model.tower) - model.config.train_layers
+
 @torch.no_grad()
 def embed_pairs(model: AbClipModel, ds: ClipDataset, batch_size: int=64) -> tuple[torch.Tensor, torch.Tensor]:
     "Normalised sequence and structure embeddings (N x P each, CPU float32) of every pair of a dataset."
@@ -583,12 +628,14 @@ def embed_pairs(model: AbClipModel, ds: ClipDataset, batch_size: int=64) -> tupl
     dev = next(model.parameters()).device
     col = ClipCollator(model.config.tower_config.get("pad_token_id") or 0)
     order = sorted(range(len(ds)), key=lambda i: len(ds.input_ids[i]))
+    keys = ("input_ids", "structure_embeds", "group_ids") + (("hidden",) if uses_cache(model, ds) else ())
     S, T = torch.zeros(len(ds), model.config.projection_dim), torch.zeros(len(ds), model.config.projection_dim)
     for i in range(0, len(ds), batch_size):
         idx = order[i:i + batch_size]
-        b = col([{k: ds[j][k] for k in ("input_ids", "structure_embeds", "group_ids")} for j in idx])
-        with torch.autocast(dev.type, enabled=dev.type == "cuda", dtype=torch.bfloat16):
-            S[idx] = model.encode_sequences(b["input_ids"].to(dev), b["attention_mask"].to(dev)).float().cpu()
+        b = col([{k: ds[j][k] for k in keys} for j in idx])
+        hid = b["hidden"].to(dev) if "hidden" in b else None
+        with torch.autocast(dev.type, enabled=resolve_precision(dev) == "bf16", dtype=torch.bfloat16):   # as `embed_sequences`
+            S[idx] = model.encode_sequences(b["input_ids"].to(dev), b["attention_mask"].to(dev), hid).float().cpu()
             T[idx] = model.encode_structures(b["structure_embeds"].to(dev)).float().cpu()
     model.train(was)
     return S, T
@@ -635,17 +682,12 @@ class ClipTrainer(Trainer):
         self.control = self.callback_handler.on_evaluate(self.args, self.state, self.control, metrics)
         return metrics
 
-def precision_flags() -> dict:
-    "Mixed precision for the device: bf16 on GPUs that support it, else fp16 on GPU, fp32 on CPU."
-    if torch.cuda.is_available():
-        return {"bf16": True} if torch.cuda.is_bf16_supported() else {"fp16": True}
-    return {}
-
 SELECT_BY = {"loss": ("eval_loss", False), "mrr": ("eval_mrr", True)}
 
 def clip_training_args(out: str|os.PathLike, seed: int=0, epochs: float=5, lr: float=1e-4, batch_size: int=32,
                        weight_decay: float=0.25, warmup_ratio: float=0.1, group_by_length: bool=True, progress: bool=True,
                        select_by: str="loss", # best checkpoint by validation "loss" or by validation retrieval "mrr" (mean of both directions)
+                       precision: str="auto", # "auto": bf16 where native (fp16 on GPUs without bf16), else fp32; or "fp32" / "bf16"
                        **kwargs) -> TrainingArguments:
     "TrainingArguments with the paper's recipe, the best checkpoint by validation loss (or MRR), and no external reporting."
     metric, greater = SELECT_BY[select_by]
@@ -657,24 +699,36 @@ def clip_training_args(out: str|os.PathLike, seed: int=0, epochs: float=5, lr: f
               remove_unused_columns=False, dataloader_drop_last=True, disable_tqdm=not progress,
               train_sampling_strategy="group_by_length" if group_by_length else "random", save_only_model=True,
               ddp_find_unused_parameters=True,  # EsmModel builds a contact head CLIP never uses; without this DDP silently skips reducing its bucket
-              **precision_flags())
+              **training_precision(precision))
+    if int(os.environ.get("WORLD_SIZE", 1)) > 1 and not torch.cuda.is_available():   # torchrun on CPUs: DDP over gloo (use_cpu)
+        kw.update(use_cpu=True, ddp_backend="gloo")
     kw.update(kwargs)
     return TrainingArguments(**kw)
 
 # %% ../nbs/02_clip.ipynb #a69f8141
+_HIDDEN = {}  # (bottom weights, first trained layer, token ids) -> per-sequence cached states
+
 @torch.no_grad()
 def cache_hidden(model: AbClipModel, ds: ClipDataset, batch_size: int=32, progress: bool=False) -> int:
     "Store in `ds.hidden` the frozen bottom's output for every sequence (T_i x H each); return the first trained layer."
     start = n_layers(model.tower) - model.config.train_layers
+    bottom = nn.ModuleList([model.tower.embeddings, *model.tower.encoder.layer[:start]])
+    key = (state_dict_sha256(bottom), start, hashlib.sha1(b"".join(x.numpy().tobytes() + b"|" for x in ds.input_ids)).hexdigest())
+    if key in _HIDDEN:   # the same bottom on the same sequences (the next seed of a recipe): computed once per process
+        ds.hidden, ds.hidden_start = _HIDDEN[key], start
+        return start
     was = model.training; model.eval(); dev = next(model.parameters()).device
     col = ClipCollator(model.config.tower_config.get("pad_token_id") or 0)
-    ds.hidden = [None] * len(ds)
+    hidden = [None] * len(ds)
     for i in tqdm(range(0, len(ds), batch_size), desc="caching frozen layers", disable=not progress):
         idx = list(range(i, min(i + batch_size, len(ds))))
         b = col([{k: ds[j][k] for k in ("input_ids", "structure_embeds", "group_ids")} for j in idx])
         h = hidden_at(model.tower, b["input_ids"].to(dev), b["attention_mask"].to(dev), start).float().cpu()
-        for k, j in enumerate(idx): ds.hidden[j] = h[k, :len(ds.input_ids[j])].clone()
+        for k, j in enumerate(idx): hidden[j] = h[k, :len(ds.input_ids[j])].clone()
     model.train(was)
+    while len(_HIDDEN) >= 3: _HIDDEN.pop(next(iter(_HIDDEN)))   # keep the three splits of the latest bottom
+    _HIDDEN[key] = hidden
+    ds.hidden, ds.hidden_start = hidden, start
     return start
 
 _FROZEN_FEATURES = {}  # (tower weights, pooling, sequences) -> pooled features, for towers with no trainable weight
@@ -689,11 +743,13 @@ def pooled_tower_features(model: AbClipModel, ds: ClipDataset, batch_size: int=6
     was = model.training; model.eval(); dev = next(model.parameters()).device
     col = ClipCollator(model.config.tower_config.get("pad_token_id") or 0)
     out = torch.zeros(len(ds), model.tower.config.hidden_size)
+    keys = ("input_ids", "structure_embeds", "group_ids") + (("hidden",) if uses_cache(model, ds) else ())
     for i in range(0, len(ds), batch_size):
         idx = list(range(i, min(i + batch_size, len(ds))))
-        b = col([{k: ds[j][k] for k in ("input_ids", "structure_embeds", "group_ids")} for j in idx])
+        b = col([{k: ds[j][k] for k in keys} for j in idx])
         ids, am = b["input_ids"].to(dev), b["attention_mask"].to(dev)
-        out[idx] = pool_hidden(model.tower_states(ids, am), ids, am, model.config.special_token_ids, model.config.pooling).float().cpu()
+        h = model.tower_states(ids, am, b["hidden"].to(dev) if "hidden" in b else None)
+        out[idx] = pool_hidden(h, ids, am, model.config.special_token_ids, model.config.pooling).float().cpu()
     model.train(was)
     if frozen: _FROZEN_FEATURES[key] = out.clone()
     return out
@@ -796,29 +852,42 @@ def train_clip(tower: str="antiberty", # "antiberty", an ESM2 hub id or a folder
                                    train_layers=opt["train_layers"], **stats)
     start = freeze_bottom(model.tower, opt["train_layers"])
     if start == 0: model.config.train_layers = None   # the whole tower trains: nothing to cache
+    tunes = opt["epochs"] and (opt["train_layers"] is None or opt["train_layers"] > 0)
+    fit_s = 0.0   # time spent fitting (caching the train split, warm start, training steps), without evaluations and saving
+    if tunes and start > 0:   # the frozen bottom runs once per sequence (and once per process for all seeds), not every epoch
+        for s in SPLITS:
+            t = time.time(); cache_hidden(model, data[s], progress=progress and s == "train")
+            if s == "train": fit_s += time.time() - t
     metrics = {"untrained_test": evaluate_clip(model, data["test"])}
     info = {"tower": str(name), "encoder": encoder, "pairing": pairing, "pooling": pooling, "seed": seed, "recipe": name_recipe, **opt,
             "dataset": str(dataset), "n_pairs": {s: len(d) for s, d in data.items()}, "first_trained_layer": start,
             "truncated_sequences": {s: d.truncated for s, d in data.items()}, "mlm_head": mlm is not None}
     if opt["warm_start_steps"]:
-        fit_heads(model, data["train"], opt["warm_start_steps"], opt["warm_start_lr"], seed=seed)
+        t = time.time(); fit_heads(model, data["train"], opt["warm_start_steps"], opt["warm_start_lr"], seed=seed)
+        fit_s += time.time() - t
         metrics["warm_start_valid"] = evaluate_clip(model, data["valid"])
     history, selected = pd.DataFrame(), "warm start (heads on frozen features)" if opt["warm_start_steps"] else "untrained"
-    if opt["epochs"] and (opt["train_layers"] is None or opt["train_layers"] > 0):
+    rank, world = distributed_world()
+    if tunes:
         warm = {k: v.detach().clone() for k, v in model.state_dict().items()} if opt["warm_start_steps"] else None
-        if start > 0: cache_hidden(model, data["train"], progress=progress)   # the frozen bottom runs once, not every epoch
         args = clip_training_args(out/"checkpoints", seed=seed, epochs=opt["epochs"], lr=opt["lr"], batch_size=opt["batch_size"],
                                   weight_decay=opt["weight_decay"], progress=progress, select_by=opt["select_by"], **trainer_kwargs)
+        info["precision"] = "bf16" if args.bf16 else "fp16" if args.fp16 else "fp32"
         trainer = ClipTrainer(model=model, args=args, train_dataset=data["train"], eval_dataset=data["valid"], head_lr=opt["head_lr"],
                               data_collator=ClipCollator(tok.pad_token_id), processing_class=tok)
-        trainer.train()
+        t = time.time(); trainer.train()
+        fit_s += time.time() - t - sum(r.get("eval_runtime", 0) for r in trainer.state.log_history)
         model, history = trainer.model, pd.DataFrame(trainer.state.log_history)
         selected = f"checkpoint {Path(trainer.state.best_model_checkpoint or '').name}"
-        data["train"].hidden = None
         if warm is not None and evaluate_clip(model, data["valid"])["mrr"] < metrics["warm_start_valid"]["mrr"]:
             model.load_state_dict(warm); selected = "warm start (valid MRR above every fine-tuned checkpoint)"
     for s in ("valid", "test"): metrics[s] = evaluate_clip(model, data[s])
-    info.update(selected=selected, seconds=round(time.time() - t0, 1))
+    for s in SPLITS: data[s].hidden = None
+    info.update(selected=selected, seconds=round(time.time() - t0, 1), fit_seconds=round(fit_s, 2), processes=world)
+    if world > 1:   # every rank holds the same model now; rank 0 writes it, after the others have read their checkpoints
+        import torch.distributed as dist
+        dist.barrier()
+        if rank > 0: return ClipRun(model, tok, metrics, history, out, time.time() - t0, info)
     save_clip(model, tok, out, metrics, info, mlm)
     shutil.rmtree(out/"checkpoints", ignore_errors=True)
     history.to_csv(out/"history.csv", index=False)
@@ -935,20 +1004,35 @@ def check_residue_tokens(tokenizer, seq: str) -> torch.Tensor:  # T token ids
                          f"({len(ids)} tokens for {len(seq)} residues; unknown letters: {sorted(set(seq) - set(tokenizer.get_vocab()))})")
     return ids
 
+def mlm_head(mlm: PreTrainedModel) -> nn.Module:
+    "The masked-LM head of a BERT (`cls`) or ESM (`lm_head`) masked-LM model: hidden states -> logits."
+    head = getattr(mlm, "cls", None) or getattr(mlm, "lm_head", None)
+    if head is None: raise ValueError(f"{type(mlm).__name__} has no masked-LM head (cls or lm_head)")
+    return head
+
 @torch.no_grad()
 def masked_logprobs(mlm: PreTrainedModel, tokenizer, seq: str,
                     positions=None, # residue indices (0-based) to mask, one at a time; default: every residue
-                    batch_size: int=32) -> torch.Tensor:  # P x V log-probabilities over the vocabulary
+                    batch_size: int=32,
+                    keep: int|None=None, # also return, per chunk of masked inputs, the hidden states entering layer `keep`
+                    states: list|None=None, # per chunk: states entering layer `start` from a tower with the same bottom (`keep`)
+                    start: int=0) -> torch.Tensor|tuple:  # P x V log-probabilities (and the kept states)
     "Log-probabilities at each position of `seq` with that one residue masked (one forward pass per position, batched)."
     ids = check_residue_tokens(tokenizer, seq)
     positions = torch.as_tensor(list(range(len(seq))) if positions is None else list(positions), dtype=torch.long)
-    dev = next(mlm.parameters()).device; out = []
-    for chunk in positions.split(batch_size):
+    dev = next(mlm.parameters()).device; out, kept = [], []
+    for n, chunk in enumerate(positions.split(batch_size)):
         x = ids.repeat(len(chunk), 1); rows = torch.arange(len(chunk))
         x[rows, chunk + 1] = tokenizer.mask_token_id
-        logits = mlm(input_ids=x.to(dev), attention_mask=torch.ones_like(x).to(dev)).logits
+        x, am = x.to(dev), torch.ones_like(x).to(dev)
+        if states is not None: logits = mlm_head(mlm)(run_top_layers(mlm.base_model, states[n].to(dev), am, start))
+        elif keep is not None:
+            last, h = forward_with_states(mlm.base_model, x, am, keep)
+            logits = mlm_head(mlm)(last); kept.append(h.cpu())
+        else: logits = mlm(input_ids=x, attention_mask=am).logits
         out.append(torch.log_softmax(logits[rows.to(dev), (chunk + 1).to(dev)].float(), -1).cpu())
-    return torch.cat(out) if out else torch.zeros(0, mlm.config.vocab_size)
+    lp = torch.cat(out) if out else torch.zeros(0, mlm.config.vocab_size)
+    return (lp, kept) if keep is not None else lp
 
 def pseudo_log_likelihood(mlm: PreTrainedModel, tokenizer, seqs: list[str], batch_size: int=32, progress: bool=False) -> np.ndarray:  # N
     "Sum over residues of log p(true residue | the sequence with that residue masked), per sequence."
@@ -960,18 +1044,24 @@ def pseudo_log_likelihood(mlm: PreTrainedModel, tokenizer, seqs: list[str], batc
 
 def pseudo_perplexity(mlm: PreTrainedModel, tokenizer, seqs: list[str], batch_size: int=32, progress: bool=False,
                       per_seq: int|None=None, # mask only this many positions per sequence (seeded sample): an unbiased, cheaper estimate
-                      seed: int=0) -> float:
+                      seed: int=0,
+                      keep: int|None=None, # sampled only: also return the states entering layer `keep`, per sequence and chunk
+                      states: list|None=None, start: int=0, # sampled only: such states from a tower sharing this one's bottom
+                     ) -> float|tuple:
     "exp(−mean log p(true residue | that residue masked)) over `seqs`: 1 is perfect, the vocabulary size is chance."
     if per_seq is None: return float(np.exp(-pseudo_log_likelihood(mlm, tokenizer, seqs, batch_size, progress).sum() / sum(map(len, seqs))))
-    rng, lps = np.random.default_rng(seed), []
-    for s in tqdm(seqs, disable=not progress, desc="pseudo-perplexity"):
+    rng, lps, kept = np.random.default_rng(seed), [], []
+    for i, s in enumerate(tqdm(seqs, disable=not progress, desc="pseudo-perplexity")):
         pos = np.sort(rng.choice(len(s), min(per_seq, len(s)), replace=False))
-        lp = masked_logprobs(mlm, tokenizer, s, pos, batch_size)
+        lp = masked_logprobs(mlm, tokenizer, s, pos, batch_size, keep, states[i] if states is not None else None, start)
+        if keep is not None: lp, k = lp; kept.append(k)
         lps.append(lp[torch.arange(len(pos)), check_residue_tokens(tokenizer, s)[1:-1][pos]].numpy())
-    return float(np.exp(-np.concatenate(lps).mean()))
+    ppl = float(np.exp(-np.concatenate(lps).mean()))
+    return (ppl, kept) if keep is not None else ppl
 
 # %% ../nbs/02_clip.ipynb #e3a33b2e
 _BASE_PPL = {}  # (base weights, chains) -> pseudo-perplexity: the base is scored once per process, not once per CLIP seed
+_BASE_STATES = {}  # (base weights, chains, positions, layer) -> the base's states entering that layer on each masked input
 
 def record_perplexity(run: str|os.PathLike, # a saved CLIP run (`save_clip`) whose `tower/` has the masked-LM head
                       base: PreTrainedModel, tokenizer, # the base tower's masked-LM model
@@ -982,11 +1072,18 @@ def record_perplexity(run: str|os.PathLike, # a saved CLIP run (`save_clip`) who
     run = Path(run); saved = json.loads((run/"metrics.json").read_text())
     clip_mlm = AutoModelForMaskedLM.from_pretrained(run/"tower").eval()
     key = (state_dict_sha256(base), hashlib.sha256("\n".join(seqs).encode()).hexdigest(), per_seq)
+    k = shared_bottom(base.base_model, clip_mlm.base_model) if per_seq else 0   # a top-k tuned tower: its bottom is the base's
+    share = 0 < k < n_layers(base.base_model)
     if base_ppl is None: base_ppl = _BASE_PPL.get(key)
-    if base_ppl is None: base_ppl = _BASE_PPL[key] = pseudo_perplexity(base, tokenizer, seqs, progress=progress, per_seq=per_seq)
-    ppl = {"base": base_ppl,
-           "clip": pseudo_perplexity(clip_mlm, tokenizer, seqs, progress=progress, per_seq=per_seq), "n_chains": len(seqs),
-           "positions_per_chain": per_seq or "all"}
+    if base_ppl is None or (share and key + (k,) not in _BASE_STATES):
+        if share:
+            _BASE_STATES.clear()   # one set of states (about 0.4 GB for AntiBERTy on 103 chains x 16 positions)
+            base_ppl, _BASE_STATES[key + (k,)] = pseudo_perplexity(base, tokenizer, seqs, progress=progress, per_seq=per_seq, keep=k)
+        else: base_ppl = pseudo_perplexity(base, tokenizer, seqs, progress=progress, per_seq=per_seq)
+        _BASE_PPL[key] = base_ppl
+    clip = pseudo_perplexity(clip_mlm, tokenizer, seqs, progress=progress, per_seq=per_seq,
+                             **({"states": _BASE_STATES[key + (k,)], "start": k} if share else {}))
+    ppl = {"base": base_ppl, "clip": clip, "n_chains": len(seqs), "positions_per_chain": per_seq or "all"}
     saved["metrics"]["pseudo_perplexity"] = ppl
     write_json(saved, run/"metrics.json"); (run/"README.md").write_text(model_card(saved["info"], saved["metrics"]))
     return ppl

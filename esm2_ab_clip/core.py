@@ -10,8 +10,9 @@ from pathlib import Path
 import numpy as np
 
 # %% auto #0
-__all__ = ['DATA_ENV', 'OUT_ENV', 'AMINO_ACIDS', 'repo_root', 'resolve_dir', 'data_dir', 'output_dir', 'data_file', 'has_data',
-           'set_seed', 'atomic_path', 'write_json', 'write_parquet', 'file_sha256', 'check_sequences', 'render_readme']
+__all__ = ['DATA_ENV', 'OUT_ENV', 'PRECISIONS', 'AMINO_ACIDS', 'repo_root', 'resolve_dir', 'data_dir', 'output_dir', 'data_file',
+           'has_data', 'set_seed', 'cpu_has_bf16', 'resolve_precision', 'training_precision', 'atomic_path',
+           'write_json', 'write_parquet', 'file_sha256', 'check_sequences', 'render_readme']
 
 # %% ../nbs/core.ipynb #bc9b0eec
 DATA_ENV = "ESM2_AB_CLIP_DATA"
@@ -70,6 +71,33 @@ def set_seed(seed: int) -> None:
         torch.manual_seed(seed)
         if torch.cuda.is_available(): torch.cuda.manual_seed_all(seed)
     except ImportError: pass
+
+# %% ../nbs/core.ipynb #a1e00ec0
+PRECISIONS = ("auto", "fp32", "bf16")
+
+def cpu_has_bf16() -> bool:
+    "Whether this CPU has native bf16 matrix instructions (AVX512-BF16 or AMX)."
+    import torch
+    checks = [getattr(torch.cpu, n, None) for n in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
+    return any(bool(c()) for c in checks if c is not None)
+
+def resolve_precision(device, # a torch device or its name ("cpu", "cuda:0")
+                      precision: str="auto") -> str:
+    "`fp32` or `bf16` for inference on `device`: `auto` picks bf16 where the hardware runs it natively."
+    import torch
+    if precision not in PRECISIONS: raise ValueError(f"precision must be one of {PRECISIONS}, not {precision!r}")
+    if precision != "auto": return precision
+    dev = torch.device(device)
+    native = torch.cuda.is_bf16_supported() if dev.type == "cuda" else cpu_has_bf16() if dev.type == "cpu" else False
+    return "bf16" if native else "fp32"
+
+def training_precision(precision: str="auto") -> dict:
+    "`TrainingArguments` flags: mixed bf16 where native (fp16 on GPUs without bf16), fp32 otherwise; or the precision named."
+    import torch
+    if torch.cuda.is_available():
+        if precision == "auto": return {"bf16": True} if torch.cuda.is_bf16_supported() else {"fp16": True}
+        return {} if resolve_precision("cuda", precision) == "fp32" else {"bf16": True}
+    return {"bf16": True, "use_cpu": True} if resolve_precision("cpu", precision) == "bf16" else {}  # the Trainer wants use_cpu for CPU bf16
 
 # %% ../nbs/core.ipynb #8c85680d
 @contextmanager

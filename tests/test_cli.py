@@ -104,29 +104,12 @@ def test_embed_seqs_writes_embeddings(tmp_path):
     df = pd.read_parquet(tmp_path/"e.parquet")
     assert df.id.tolist() == ["a", "b"] and len(df.vector[0]) == 32
 
-def write_library(root: Path, library: str, sizes=(("train", 60), ("valid", 20), ("test", 20)), seed: int=0):
-    "A made-up Li et al. 2023 library in biotransfer's layout: distinct single mutants, 3 replicate rows each, some NaN."
-    import numpy as np
-    from esm2_ab_clip.affinity import FLANKS, WILD_TYPE, li2023_path
-    from esm2_ab_clip.core import AMINO_ACIDS
-    pre, post = FLANKS[library]; wt = WILD_TYPE[library][len(pre):len(WILD_TYPE[library]) - len(post)]
-    rng = np.random.default_rng(seed)
-    singles = sorted({wt[:i] + a + wt[i + 1:] for i in range(len(wt)) for a in AMINO_ACIDS if a != wt[i]})
-    pick = iter(rng.choice(singles, sum(n for _, n in sizes), replace=False))
-    for split, n in sizes:
-        rows = []
-        for i in range(n):
-            seq, aff = next(pick), rng.normal(4.5, 0.8)
-            rows += [{"mata_description": f"{split}{i}", "pred_aff": np.nan if rng.random() < 0.1 else aff + 0.1 * rng.normal(),
-                      "sample_name": f"r{r}", "aa_seq": seq} for r in range(3)]
-        p = li2023_path(library, split, root); p.parent.mkdir(parents=True, exist_ok=True)
-        pd.DataFrame(rows).to_csv(p, index=False)
-
 def test_evaluate_paper_split_runs_on_biotransfer_csvs(tmp_path):
     "`evaluate --paper` uses biotransfer's train/valid/test CSVs of 14H and 14L (made up here: the real train CSVs are online only)."
     from esm2_ab_clip.clip import tiny_tower
+    from esm2_ab_clip.affinity import write_demo_library
     data, out = tmp_path/"data", tmp_path/"run"
-    for lib in ("14H", "14L"): write_library(data, lib)
+    for lib in ("14H", "14L"): write_demo_library(data, lib)
     m, tok = tiny_tower("bert", hidden=32, layers=2, seed=1)   # stands in for a CLIP-trained tower
     m.save_pretrained(out/"clip"/"seed0"/"tower"); tok.save_pretrained(out/"clip"/"seed0"/"tower")
     r = cli("evaluate", "--paper", "--out", out, "--tower", "tiny-bert", "--data", data, "--seeds", 2)

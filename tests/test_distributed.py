@@ -35,3 +35,29 @@ def test_torchrun_embed_two_processes_equals_one(tmp_path, ingest_60):
     assert set(b.reset_index().id) == set(man.id)
     r = subprocess.run(torchrun + [str(BIN/"esm2-ab-clip"), "embed", "--out", str(two)], capture_output=True, text=True, timeout=900)
     assert r.returncode == 0 and "'embedded': 0" in r.stdout and "'skipped_existing': 0" not in r.stdout   # resumes: nothing to do
+
+@needs_data
+def test_torchrun_train_two_processes_uses_the_global_batch(tmp_path, ingest_60):
+    """`torchrun --nproc_per_node 2 ... esm2-ab-clip train`: DDP over gloo; each optimiser step sees 2 x the per-device batch
+    (global negatives in the loss), rank 0 alone writes one model that loads, and a rerun skips it."""
+    import json
+    from esm2_ab_clip.clip import AbClipModel
+    run = tmp_path/"run"; shutil.copytree(ingest_60, run/"ingest")
+    cli("embed", "--out", run)
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "--no-python"]
+    args = [str(BIN/"esm2-ab-clip"), "train", "--out", str(run), "--tower", "tiny-bert", "--seeds", "0", "--epochs", "2",
+            "--batch_size", "4"]
+    r = subprocess.run(torchrun + args, capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert "2 processes (global batch = 2 x the batch size)" in r.stdout
+    assert "parallel_mode != ParallelMode.DISTRIBUTED" not in r.stdout + r.stderr   # the Trainer really ran DDP
+    sd = run/"clip"/"seed0"
+    info = json.loads((sd/"metrics.json").read_text())["info"]
+    assert info["processes"] == 2
+    h = pd.read_csv(sd/"history.csv")
+    steps_per_epoch = int(h.loc[h.epoch == 1, "step"].max())
+    assert steps_per_epoch == info["n_pairs"]["train"] // (2 * 4), (steps_per_epoch, info["n_pairs"])
+    AbClipModel.from_pretrained(sd)   # one complete model, written once
+    assert not (sd/"checkpoints").exists()
+    r = subprocess.run(torchrun + args, capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0 and "exists, skipping" in r.stdout
