@@ -16,7 +16,7 @@ OUT="${2:-$(mktemp -d)}"
 mkdir -p "$OUT"
 export ESM2_AB_CLIP_DATA="$DATA" HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 PYTHONUNBUFFERED=1
 EPOCHS="${GPU_CHECK_EPOCHS:-6}"
-SCALE="${GPU_CHECK_LIMIT_SCALE:-1}"   # the step limits below add up to 570 s (under ten minutes); scale them on slow machines
+SCALE="${GPU_CHECK_LIMIT_SCALE:-1}"   # the step limits below add up to 590 s (under ten minutes); scale them on slow machines
 
 step() {  # step NAME TIMEOUT_S CMD...: run with a time limit, log to OUT/NAME.log, remember rc and seconds
   local name=$1 limit=$(( $2 * SCALE )); shift 2
@@ -28,10 +28,20 @@ step() {  # step NAME TIMEOUT_S CMD...: run with a time limit, log to OUT/NAME.l
 }
 
 : > "$OUT/steps.txt"
-step quick_run 240 "$PY" -c "from esm2_ab_clip.cli import main; main()" run --quick --out "$OUT/quick"
-step bench_clip_antiberty 150 "$PY" bench/clip_train.py --tower antiberty --epochs "$EPOCHS" --run "$OUT/quick"
-step bench_clip_esm2_8m 120 "$PY" bench/clip_train.py --tower esm2-8m-random --epochs "$EPOCHS" --run "$OUT/quick"
+step quick_run 180 "$PY" -c "from esm2_ab_clip.cli import main; main()" run --quick --out "$OUT/quick"
+step bench_clip_antiberty 130 "$PY" bench/clip_train.py --tower antiberty --epochs "$EPOCHS" --run "$OUT/quick"
+step bench_clip_esm2_8m 100 "$PY" bench/clip_train.py --tower esm2-8m-random --epochs "$EPOCHS" --run "$OUT/quick"
 step bench_embed 60 "$PY" bench/embed.py --n 50
+# bf16 numerics where bf16 is native (emulated bf16 on other CPUs is far too slow): three fp32 seeds and one bf16 seed of
+# the default recipe on the quick split, compared by precision_check
+if "$PY" -c "import sys, torch; from esm2_ab_clip.core import resolve_precision; sys.exit(resolve_precision('cuda' if torch.cuda.is_available() else 'cpu') != 'bf16')"; then
+  for p in fp32 bf16; do mkdir -p "$OUT/$p" && cp -r "$OUT/quick/ingest" "$OUT/quick/embeddings" "$OUT/$p/" 2>/dev/null; done
+  step train_fp32 60 "$PY" -c "from esm2_ab_clip.cli import main; main()" train --out "$OUT/fp32" --seeds 0,1,2 --precision fp32
+  step train_bf16 30 "$PY" -c "from esm2_ab_clip.cli import main; main()" train --out "$OUT/bf16" --seeds 0 --precision bf16
+  step precision_check 30 "$PY" bench/precision_check.py --fp32 "$OUT/fp32" --bf16 "$OUT/bf16"
+else
+  echo "[gpu_check] no native bf16 here: the bf16 numerics check is skipped" >&2
+fi
 
 "$PY" - "$OUT" <<'EOF'
 import json, sys
@@ -46,7 +56,7 @@ summary = {"device": torch.cuda.get_device_name() if torch.cuda.is_available() e
            "torch": torch.__version__, "cuda": torch.version.cuda,
            "quick_run_s": steps["quick_run"]["seconds"], "steps": steps,
            "clip_antiberty": last_json("bench_clip_antiberty"), "clip_esm2_8m": last_json("bench_clip_esm2_8m"),
-           "embed": last_json("bench_embed"), "logs": str(out),
+           "embed": last_json("bench_embed"), "precision": last_json("precision_check"), "logs": str(out),
            "ok": all(s["rc"] == 0 for s in steps.values())}
 print(json.dumps(summary))
 sys.exit(0 if summary["ok"] else 1)
