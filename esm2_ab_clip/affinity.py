@@ -12,7 +12,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 from .core import (data_file, data_dir, output_dir, write_json, write_parquet, file_sha256, set_seed, atomic_path,
-                               AMINO_ACIDS, check_sequences, PRECISIONS, cpu_has_bf16, resolve_precision, training_precision)
+                               AMINO_ACIDS, check_sequences, resolve_precision, training_precision)
 from .structure import state_dict_sha256
 from .clip import (load_tower, pool_hidden, shared_bottom, forward_with_states, run_top_layers, n_layers)
 

@@ -28,13 +28,14 @@ __all__ = ['ESM_VOCAB', 'POOLINGS', 'HEADS', 'PAIRINGS', 'STRUCT_POOLINGS', 'CHA
            'check_per_residue', 'n_layers', 'forward_with_states', 'hidden_at', 'run_top_layers', 'freeze_bottom',
            'same_weights', 'shared_bottom', 'distributed_world', 'clip_loss', 'make_head', 'AbClipConfig',
            'AbClipOutput', 'AbClipModel', 'sequence_group', 'cdr_pool', 'build_pairs', 'pair_residues', 'ClipDataset',
-           'ClipCollator', 'alignment', 'uniformity', 'retrieval_metrics', 'effective_rank', 'mean_cosine',
-           'retrieval_diagnostics', 'uses_cache', 'embed_pairs', 'evaluate_clip', 'ClipTrainer', 'clip_training_args',
-           'cache_hidden', 'pooled_tower_features', 'fit_heads', 'ClipRun', 'recipe_options', 'load_clip_split',
-           'standardization', 'train_clip', 'load_or_train_clip', 'with_mlm_head', 'export_tower', 'add_mlm_head',
-           'model_card', 'save_clip', 'demo_clip_data', 'check_residue_tokens', 'mlm_head', 'masked_logprobs',
-           'pseudo_log_likelihood', 'pseudo_perplexity', 'record_perplexity', 'ablation_table', 'best_recipe',
-           'ablation_summary', 'dihedral', 'residue_targets', 'residue_states', 'probe_data', 'structure_probe']
+           'ClipCollator', 'pair_batches', 'alignment', 'uniformity', 'retrieval_metrics', 'effective_rank',
+           'mean_cosine', 'retrieval_diagnostics', 'uses_cache', 'embed_pairs', 'evaluate_clip', 'ClipTrainer',
+           'clip_training_args', 'cache_hidden', 'pooled_tower_features', 'fit_heads', 'ClipRun', 'recipe_options',
+           'load_clip_split', 'standardization', 'train_clip', 'load_or_train_clip', 'with_mlm_head', 'export_tower',
+           'add_mlm_head', 'model_card', 'save_clip', 'demo_clip_data', 'check_residue_tokens', 'mlm_head',
+           'masked_logprobs', 'pseudo_log_likelihood', 'pseudo_perplexity', 'record_perplexity', 'ablation_table',
+           'best_recipe', 'ablation_summary', 'dihedral', 'residue_targets', 'residue_states', 'probe_data',
+           'structure_probe']
 
 # %% ../nbs/02_clip.ipynb #b7127311
 def antiberty_dir() -> Path:
@@ -544,6 +545,13 @@ class ClipCollator:
         if "hidden" in items[0]: b["hidden"] = _pad([x["hidden"] for x in items]).float()
         return b
 
+def pair_batches(ds: ClipDataset, order, batch_size: int, pad_token_id: int, hidden: bool=False):
+    "Yield (indices, padded batch) over `ds` in `order`, `batch_size` items at a time; `hidden`: with the cached bottom states."
+    col, keys = ClipCollator(pad_token_id), ("input_ids", "structure_embeds", "group_ids") + (("hidden",) if hidden else ())
+    for i in range(0, len(order), batch_size):
+        idx = list(order[i:i + batch_size])
+        yield idx, col([{k: ds[j][k] for k in keys} for j in idx])
+
 # %% ../nbs/02_clip.ipynb #64c76140
 def alignment(a: torch.Tensor, b: torch.Tensor, alpha: float=2) -> float:
     "Mean ‖a_i − b_i‖^α over matched normalised pairs (N x P each)."
@@ -626,13 +634,9 @@ def embed_pairs(model: AbClipModel, ds: ClipDataset, batch_size: int=64) -> tupl
         return S, T
     was = model.training; model.eval()
     dev = next(model.parameters()).device
-    col = ClipCollator(model.config.tower_config.get("pad_token_id") or 0)
     order = sorted(range(len(ds)), key=lambda i: len(ds.input_ids[i]))
-    keys = ("input_ids", "structure_embeds", "group_ids") + (("hidden",) if uses_cache(model, ds) else ())
     S, T = torch.zeros(len(ds), model.config.projection_dim), torch.zeros(len(ds), model.config.projection_dim)
-    for i in range(0, len(ds), batch_size):
-        idx = order[i:i + batch_size]
-        b = col([{k: ds[j][k] for k in keys} for j in idx])
+    for idx, b in pair_batches(ds, order, batch_size, model.config.tower_config.get("pad_token_id") or 0, uses_cache(model, ds)):
         hid = b["hidden"].to(dev) if "hidden" in b else None
         with torch.autocast(dev.type, enabled=resolve_precision(dev) == "bf16", dtype=torch.bfloat16):   # as `embed_sequences`
             S[idx] = model.encode_sequences(b["input_ids"].to(dev), b["attention_mask"].to(dev), hid).float().cpu()
@@ -718,11 +722,9 @@ def cache_hidden(model: AbClipModel, ds: ClipDataset, batch_size: int=32, progre
         ds.hidden, ds.hidden_start = _HIDDEN[key], start
         return start
     was = model.training; model.eval(); dev = next(model.parameters()).device
-    col = ClipCollator(model.config.tower_config.get("pad_token_id") or 0)
     hidden = [None] * len(ds)
-    for i in tqdm(range(0, len(ds), batch_size), desc="caching frozen layers", disable=not progress):
-        idx = list(range(i, min(i + batch_size, len(ds))))
-        b = col([{k: ds[j][k] for k in ("input_ids", "structure_embeds", "group_ids")} for j in idx])
+    batches = pair_batches(ds, range(len(ds)), batch_size, model.config.tower_config.get("pad_token_id") or 0)
+    for idx, b in tqdm(batches, total=math.ceil(len(ds) / batch_size), desc="caching frozen layers", disable=not progress):
         h = hidden_at(model.tower, b["input_ids"].to(dev), b["attention_mask"].to(dev), start).float().cpu()
         for k, j in enumerate(idx): hidden[j] = h[k, :len(ds.input_ids[j])].clone()
     model.train(was)
@@ -741,12 +743,8 @@ def pooled_tower_features(model: AbClipModel, ds: ClipDataset, batch_size: int=6
         key = (state_dict_sha256(model.tower), model.config.pooling, hashlib.sha1(ds.groups.numpy().tobytes()).hexdigest())
         if key in _FROZEN_FEATURES: return _FROZEN_FEATURES[key].clone()
     was = model.training; model.eval(); dev = next(model.parameters()).device
-    col = ClipCollator(model.config.tower_config.get("pad_token_id") or 0)
     out = torch.zeros(len(ds), model.tower.config.hidden_size)
-    keys = ("input_ids", "structure_embeds", "group_ids") + (("hidden",) if uses_cache(model, ds) else ())
-    for i in range(0, len(ds), batch_size):
-        idx = list(range(i, min(i + batch_size, len(ds))))
-        b = col([{k: ds[j][k] for k in keys} for j in idx])
+    for idx, b in pair_batches(ds, range(len(ds)), batch_size, model.config.tower_config.get("pad_token_id") or 0, uses_cache(model, ds)):
         ids, am = b["input_ids"].to(dev), b["attention_mask"].to(dev)
         h = model.tower_states(ids, am, b["hidden"].to(dev) if "hidden" in b else None)
         out[idx] = pool_hidden(h, ids, am, model.config.special_token_ids, model.config.pooling).float().cpu()
@@ -1006,7 +1004,8 @@ def check_residue_tokens(tokenizer, seq: str) -> torch.Tensor:  # T token ids
 
 def mlm_head(mlm: PreTrainedModel) -> nn.Module:
     "The masked-LM head of a BERT (`cls`) or ESM (`lm_head`) masked-LM model: hidden states -> logits."
-    head = getattr(mlm, "cls", None) or getattr(mlm, "lm_head", None)
+    head = getattr(mlm, "cls", None)
+    if head is None: head = getattr(mlm, "lm_head", None)
     if head is None: raise ValueError(f"{type(mlm).__name__} has no masked-LM head (cls or lm_head)")
     return head
 
