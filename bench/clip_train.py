@@ -22,7 +22,7 @@ import argparse, json, os, platform, re, subprocess, tempfile, time
 from pathlib import Path
 import numpy as np
 import torch
-from esm2_ab_clip.core import output_dir, resolve_precision
+from esm2_ab_clip.core import RunDirs, resolve_precision
 from esm2_ab_clip.clip import (AbClipModel, ClipCollator, ClipDataset, ClipTrainer, DEFAULT_RECIPE, RECIPES, clip_training_args,
                                evaluate_clip, load_clip_split, load_tower, n_layers, tiny_tower, train_clip)
 
@@ -124,7 +124,7 @@ def main():
     a = ap.parse_args()
     if a.epochs is None: a.epochs = float(RECIPES[DEFAULT_RECIPE]["epochs"])
     if a.run: dataset, store = Path(a.run)/"ingest"/"proteinflow_sabdab", Path(a.run)/"embeddings"
-    else: dataset, store = output_dir()/"proteinflow_sabdab_offline", None
+    else: dataset, store = RunDirs().dataset, None
     fresh = lambda: esm2_8m_random(a.seed) if a.tower == "esm2-8m-random" else load_tower(a.tower)
     tower, tok = fresh()
     train, test = (load_clip_split(dataset, s, tok, store=store) for s in ("train", "test"))

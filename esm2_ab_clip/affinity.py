@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import torch
 from tqdm.auto import tqdm
-from .core import (data_file, data_dir, output_dir, write_json, write_parquet, file_sha256, set_seed, atomic_path,
-                               AMINO_ACIDS, check_sequences, resolve_precision, training_precision)
+from .core import (data_file, data_dir, write_json, write_parquet, file_sha256, set_seed, atomic_path,
+                               AMINO_ACIDS, check_sequences, resolve_precision, training_precision, RunDirs)
 from .structure import state_dict_sha256
 from .clip import (load_tower, pool_hidden, shared_bottom, forward_with_states, run_top_layers, n_layers)
 
@@ -22,11 +22,11 @@ __all__ = ['LI2023_DIR', 'FLANKS', 'WILD_TYPE', 'BIOTRANSFER_COMMIT', 'BIOTRANSF
            'full_sequence', 'li2023_path', 'download_li2023', 'read_li2023', 'nan_fill_median', 'apply_protocol',
            'PoolResult', 'isotonic_cv_residuals', 'abbibench_pool', 'check_leakage', 'sample_fraction', 'sort_rows',
            'ResampledTruth', 'resample_truth', 'score_resamples', 'top_recall', 'score', 'residue_limit',
-           'embed_towers', 'embed_sequences', 'group_towers', 'cached_tower_embeddings', 'cached_embeddings',
-           'onehot_encode', 'ridge_path', 'ridge_probe', 'write_demo_library', 'AffinitySplit', 'make_split',
-           'run_probe_study', 'bootstrap_table', 'finetune_regressor', 'checkpoint_hash', 'run_finetune_study',
-           'csv_split', 'evaluate_csv', 'tower_features', 'subsample_split', 'format_table', 'save_runs',
-           'affinity_study', 'plot_learning_curves', 'verdict_at']
+           'embed_towers', 'embed_sequences', 'read_vectors', 'group_towers', 'cached_tower_embeddings',
+           'cached_embeddings', 'onehot_encode', 'ridge_path', 'ridge_probe', 'write_demo_library', 'AffinitySplit',
+           'make_split', 'run_probe_study', 'bootstrap_table', 'finetune_regressor', 'checkpoint_hash',
+           'run_finetune_study', 'csv_split', 'tower_features', 'evaluate_csv', 'subsample_split', 'format_table',
+           'save_runs', 'affinity_study', 'plot_learning_curves', 'verdict_at', 'read_tables']
 
 # %% ../nbs/03_affinity.ipynb #6af552cd
 LI2023_DIR = "li2023_covid_scfv"
@@ -49,12 +49,14 @@ def li2023_path(library: str, split: str, root=None) -> Path:
     "Where `{library}_{split}.csv` lives in the data directory."
     return data_dir(root)/LI2023_DIR/"replicate_corrected"/library/f"{library}_{split}.csv"
 
+# %% ../nbs/03_affinity.ipynb #5d0d40cd
 def download_li2023(library: str="14H", splits=("train", "valid", "test"), root=None) -> dict:
     "Fetch biotransfer's CSVs (checked against the pinned commit) with `esm2_ab_clip.fetch`; split -> path."
     from esm2_ab_clip.fetch import fetch
     fetch("paper", root, only=tuple(f"{library} {s}" for s in splits), progress=False)
     return {s: li2023_path(library, s, root) for s in splits}
 
+# %% ../nbs/03_affinity.ipynb #5fc16e82
 def read_li2023(library: str="14H", split: str="valid", root=None) -> pd.DataFrame:
     "One split of the Li et al. 2023 CSVs with the full variable-domain sequence added (`sequence`)."
     p = li2023_path(library, split, root)
@@ -71,11 +73,13 @@ def read_li2023(library: str="14H", split: str="valid", root=None) -> pd.DataFra
 PROTOCOLS = ("paper", "official")
 
 def nan_fill_median(frames: list[pd.DataFrame]) -> float:
-    "biotransfer's NaN fill value: the median `pred_aff` over variants with fewer than 3 valid replicates, all splits pooled."
+    ("biotransfer's NaN fill value: the median `pred_aff` over variants with fewer than 3 valid replicates, all splits "
+     "pooled.")
     df = pd.concat(frames)
     n_valid = df.groupby("mata_description").pred_aff.transform(lambda s: s.notna().sum())
     return float(df.loc[n_valid < 3, "pred_aff"].median())
 
+# %% ../nbs/03_affinity.ipynb #ed6a8004
 def apply_protocol(df: pd.DataFrame, # rows of one split (`read_li2023`)
                    protocol: str="official", # "paper" or "official"
                    fill: float|None=None, # NaN fill value for "official" (see `nan_fill_median`)
@@ -85,13 +89,16 @@ def apply_protocol(df: pd.DataFrame, # rows of one split (`read_li2023`)
     if protocol not in PROTOCOLS: raise ValueError(f"protocol must be one of {PROTOCOLS}, not {protocol!r}")
     if protocol == "paper":
         d = df[df.pred_aff.notna()]
-        return pd.DataFrame({"variant": d.mata_description, "sequence": d.sequence, "label": d.pred_aff, "n_replicates": 1}).reset_index(drop=True)
-    if fill is None: raise ValueError("the official protocol needs the NaN fill value: fill=nan_fill_median([train, valid, test])")
+        return pd.DataFrame({"variant": d.mata_description, "sequence": d.sequence, "label": d.pred_aff,
+                             "n_replicates": 1}).reset_index(drop=True)
+    if fill is None: raise ValueError("the official protocol needs the NaN fill value: fill=nan_fill_median([train, "
+                                      "valid, test])")
     d = df.copy()
     n_valid = d.groupby("mata_description").pred_aff.transform(lambda s: s.notna().sum())
     if is_test: d = d[n_valid > 0]
     d["pred_aff"] = d.pred_aff.fillna(fill)
-    g = d.groupby("mata_description", sort=False).agg(sequence=("sequence", "first"), label=("pred_aff", "mean"), n_replicates=("pred_aff", "size"))
+    g = d.groupby("mata_description", sort=False).agg(sequence=("sequence", "first"), label=("pred_aff", "mean"),
+                                                      n_replicates=("pred_aff", "size"))
     return g.reset_index().rename(columns={"mata_description": "variant"})
 
 # %% ../nbs/03_affinity.ipynb #593af6ed
@@ -104,6 +111,7 @@ class PoolResult:
     overlap: pd.DataFrame  # overlap sequences: binding_score, mean pred_aff, mapped, residual
     stats: dict          # n_in, n_overlap, n_pool, residual RMSE/MAE, Spearman
 
+# %% ../nbs/03_affinity.ipynb #c49bf14d
 def isotonic_cv_residuals(x, y, n_folds: int=5, seed: int=0) -> np.ndarray:  # N
     "Out-of-fold residuals `y - f(x)` of a decreasing isotonic map fit on the other folds (seeded folds)."
     from sklearn.isotonic import IsotonicRegression
@@ -113,6 +121,7 @@ def isotonic_cv_residuals(x, y, n_folds: int=5, seed: int=0) -> np.ndarray:  # N
     iso = IsotonicRegression(increasing=False, out_of_bounds="clip")
     return y - cross_val_predict(iso, x, y, cv=PredefinedSplit(fold))
 
+# %% ../nbs/03_affinity.ipynb #8ed74fde
 def abbibench_pool(library_frames: list[pd.DataFrame], # 14H valid and test rows (`read_li2023`)
                    root=None, seed: int=0) -> PoolResult:
     "Training pool: AbBiBench 14H chains absent from valid/test, labels mapped to `pred_aff` by isotonic regression."
@@ -120,13 +129,15 @@ def abbibench_pool(library_frames: list[pd.DataFrame], # 14H valid and test rows
     from scipy.stats import spearmanr, pearsonr
     ab = pd.read_csv(data_file(*ABBIBENCH_FILE, root=root))
     if not {"mut_heavy_chain_seq", "binding_score"} <= set(ab.columns):
-        raise ValueError(f"{data_file(*ABBIBENCH_FILE, root=root)}: expected columns mut_heavy_chain_seq, binding_score")
+        raise ValueError(f"{data_file(*ABBIBENCH_FILE, root=root)}: expected columns mut_heavy_chain_seq, "
+                         "binding_score")
     lab = pd.concat(library_frames)
     full = lab.groupby("sequence").pred_aff.agg(["mean", "count"])
     ov = ab.merge(full, left_on="mut_heavy_chain_seq", right_index=True)
     ov = ov[ov["count"] == 3]  # fully measured variants only
     iso = IsotonicRegression(increasing=False, out_of_bounds="clip").fit(ov.binding_score, ov["mean"])
-    ov = ov.assign(mapped=iso.predict(ov.binding_score)); ov["residual"] = ov["mean"] - ov["mapped"]
+    ov = ov.assign(mapped=iso.predict(ov.binding_score))
+    ov["residual"] = ov["mean"] - ov["mapped"]
     ov["cv_residual"] = isotonic_cv_residuals(ov.binding_score, ov["mean"], seed=seed)
     pool = ab[~ab.mut_heavy_chain_seq.isin(lab.sequence)].drop_duplicates("mut_heavy_chain_seq")
     pool = pd.DataFrame({"variant": [f"abbibench_{i}" for i in pool.index], "sequence": pool.mut_heavy_chain_seq,
@@ -134,10 +145,13 @@ def abbibench_pool(library_frames: list[pd.DataFrame], # 14H valid and test rows
     stats = {"n_abbibench": len(ab), "n_overlap_fully_measured": len(ov), "n_pool": len(pool),
              "spearman_overlap": float(spearmanr(ov.binding_score, ov["mean"])[0]),
              "pearson_overlap": float(pearsonr(ov.binding_score, ov["mean"])[0]),
-             "residual_rmse": float(np.sqrt((ov.residual ** 2).mean())), "residual_mae": float(ov.residual.abs().mean()),
-             "cv_residual_rmse": float(np.sqrt((ov.cv_residual ** 2).mean())), "cv_residual_mae": float(ov.cv_residual.abs().mean()),
+             "residual_rmse": float(np.sqrt((ov.residual ** 2).mean())),
+             "residual_mae": float(ov.residual.abs().mean()),
+             "cv_residual_rmse": float(np.sqrt((ov.cv_residual ** 2).mean())),
+             "cv_residual_mae": float(ov.cv_residual.abs().mean()),
              "label_sd_overlap": float(ov["mean"].std())}
-    return PoolResult(pool, ov[["mut_heavy_chain_seq", "binding_score", "mean", "mapped", "residual", "cv_residual"]], stats)
+    return PoolResult(pool,
+                      ov[["mut_heavy_chain_seq", "binding_score", "mean", "mapped", "residual", "cv_residual"]], stats)
 
 # %% ../nbs/03_affinity.ipynb #7b4f92e6
 def check_leakage(**splits: pd.DataFrame) -> None:
@@ -146,8 +160,10 @@ def check_leakage(**splits: pd.DataFrame) -> None:
     for i, a in enumerate(names):
         for b in names[i + 1:]:
             both = set(splits[a].sequence) & set(splits[b].sequence)
-            if both: raise ValueError(f"leakage: {len(both)} sequence(s) in both {a} and {b}, e.g. {sorted(both)[0][:40]}…")
+            if both: raise ValueError(f"leakage: {len(both)} sequence(s) in both {a} and {b}, e.g. "
+                                      f"{sorted(both)[0][:40]}…")
 
+# %% ../nbs/03_affinity.ipynb #958d7764
 def sample_fraction(frame: pd.DataFrame, fraction: float, seed: int) -> pd.DataFrame:
     "The rows of a seeded random `fraction` of the distinct sequences (replicate rows of a sequence stay together)."
     if not 0 < fraction <= 1: raise ValueError(f"fraction must be in (0, 1], not {fraction}")
@@ -161,71 +177,93 @@ def sort_rows(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # (B x n ranks, 
     from scipy.stats import rankdata
     return rankdata(A, axis=1), np.argsort(A, axis=1, kind="stable")
 
+# %% ../nbs/03_affinity.ipynb #28036024
 def _row_pearson(a: np.ndarray, b: np.ndarray) -> np.ndarray:  # B
-    a = a - a.mean(1, keepdims=True); b = b - b.mean(1, keepdims=True)
+    a = a - a.mean(1, keepdims=True)
+    b = b - b.mean(1, keepdims=True)
     den = np.sqrt((a * a).sum(1) * (b * b).sum(1))
     return np.where(den > 0, (a * b).sum(1) / np.where(den > 0, den, 1), 0.0)
 
 def _ranks_and_top(A: np.ndarray, k: int, higher_is_better: bool) -> tuple[np.ndarray, np.ndarray]:  # (B x n ranks, B x n mask)
-    "Ascending tie-averaged ranks of each row and the mask of its k best entries (lowest, or highest when `higher_is_better`)."
+    ("Ascending tie-averaged ranks of each row and the mask of its k best entries (lowest, or highest when "
+     "`higher_is_better`).")
     ranks, order = sort_rows(-A if higher_is_better else A)
     if higher_is_better: ranks = A.shape[1] + 1 - ranks                   # ranks of A itself, ascending
-    top = np.zeros(A.shape, bool); np.put_along_axis(top, order[:, :k], True, 1)
+    top = np.zeros(A.shape, bool)
+    np.put_along_axis(top, order[:, :k], True, 1)
     return ranks, top
 
 @dataclass
 class ResampledTruth:
     "The measured labels on every resample, sorted once: ranks and top-k mask (B x n each)."
-    ranks: np.ndarray; top: np.ndarray; k: int
+    ranks: np.ndarray
+    top: np.ndarray
+    k: int
 
+# %% ../nbs/03_affinity.ipynb #b54593ce
 def resample_truth(y_true, boots: np.ndarray, # B x n indices into the test set
                    frac: float=0.1, higher_is_better: bool=False) -> ResampledTruth:
     "Sort the measured labels of each resample once, for `score_resamples`."
     k = max(1, int(round(frac * boots.shape[1])))
     return ResampledTruth(*_ranks_and_top(np.asarray(y_true, float)[boots], k, higher_is_better), k)
 
+# %% ../nbs/03_affinity.ipynb #c096a897
 def score_resamples(truth: ResampledTruth, y_pred, boots: np.ndarray, higher_is_better: bool=False) -> dict:  # metric -> B
     "Spearman ρ and top-k recall (k from `truth`) of `y_pred` on every resample `boots[b]` of the test set."
     ranks, top = _ranks_and_top(np.asarray(y_pred, float)[boots], truth.k, higher_is_better)
     return {"spearman": _row_pearson(truth.ranks, ranks), "recall_top10": (top & truth.top).sum(1) / truth.k}
 
+# %% ../nbs/03_affinity.ipynb #951ad2b9
 def _score_once(y_true, y_pred, frac: float, higher_is_better: bool) -> dict:
     y_true, y_pred = np.asarray(y_true, float), np.asarray(y_pred, float)
     for what, v in (("predictions", y_pred), ("labels", y_true)):
-        if not np.isfinite(v).all(): raise ValueError(f"{int((~np.isfinite(v)).sum())} non-finite {what} (NaN or ±inf): metrics need finite numbers")
+        if not np.isfinite(v).all(): raise ValueError(f"{int((~np.isfinite(v)).sum())} non-finite {what} (NaN or "
+                                                      "±inf): metrics need finite numbers")
     if len(y_true) < 2 or np.ptp(y_true) == 0 or np.ptp(y_pred) == 0:   # no ranking to compare: undefined, not perfect
         return {"spearman": float("nan"), "recall_top10": float("nan")}
     idx = np.arange(len(y_true))[None]
-    return {m: float(v[0]) for m, v in score_resamples(resample_truth(y_true, idx, frac, higher_is_better), y_pred, idx, higher_is_better).items()}
+    truth = resample_truth(y_true, idx, frac, higher_is_better)
+    return {m: float(v[0]) for m, v in score_resamples(truth, y_pred, idx, higher_is_better).items()}
 
 def top_recall(y_true, y_pred, frac: float=0.1, higher_is_better: bool=False) -> float:
     "Overlap of the predicted and the measured top `frac` (tightest binders), divided by their count."
     return _score_once(y_true, y_pred, frac, higher_is_better)["recall_top10"]
 
+# %% ../nbs/03_affinity.ipynb #97d562dc
 def score(y_true, y_pred, higher_is_better: bool=False) -> dict:
     "The evaluation metrics used everywhere: Spearman ρ and top-10 % recall."
     return _score_once(y_true, y_pred, 0.1, higher_is_better)
 
 # %% ../nbs/03_affinity.ipynb #98d9db7a
 def residue_limit(model, tokenizer) -> int:
-    "The most residues the tower reads in one sequence (its positions minus the two special tokens): AntiBERTy 510, ESM2 1022."
+    ("The most residues the tower reads in one sequence (its positions minus the two special tokens): AntiBERTy 510, "
+     "ESM2 1022.")
     n = min(getattr(model.config, "max_position_embeddings", 10**6), tokenizer.model_max_length or 10**6)
-    return n - 2 - (2 if getattr(model.config, "model_type", "") == "esm" else 0)   # ESM2 keeps 2 of its 1026 positions unused
+    # ESM2 keeps 2 of its 1026 positions unused
+    return n - 2 - (2 if getattr(model.config, "model_type", "") == "esm" else 0)
 
+# %% ../nbs/03_affinity.ipynb #3ea614b1
 @torch.no_grad()
 def embed_towers(models: list, tokenizer, seqs: list[str], batch_size: int=64, progress: bool=True,
                  precision: str="auto", # "auto" (bf16 where native), "fp32" or "bf16"
-                 truncate: bool=False, # cut sequences longer than the tower's limit (a warning says how many); else an error
+                 # cut sequences longer than the tower's limit (a warning says how many); else an error
+                 truncate: bool=False,
                 ) -> list[np.ndarray]:  # per model: N x H
-    "Mean-pooled (residue tokens only) last hidden states of frozen towers, batched by length; the layers the others share with the first (a CLIP tower's frozen bottom) run once."
-    check_sequences(seqs, where="embed_sequences")   # an unknown letter would drop out of the mean (all of them: a zero vector)
-    model = models[0]; limit = residue_limit(model, tokenizer)
+    ("Mean-pooled (residue tokens only) last hidden states of frozen towers, batched by length; the layers the others "
+     "share with the first (a CLIP tower's frozen bottom) run once.")
+    # an unknown letter would drop out of the mean (all of them: a zero vector)
+    check_sequences(seqs, where="embed_sequences")
+    model = models[0]
+    limit = residue_limit(model, tokenizer)
     long = [i for i, s in enumerate(seqs) if len(s) > limit]
     if long and not truncate:
         s = seqs[long[0]]
-        raise ValueError(f"{len(long)} sequence(s) longer than the tower's limit of {limit} residues, e.g. number {long[0]} "
-                         f"({len(s)} residues, {s[:20]}…): shorten them, or pass truncate=True (--truncate) to embed the first {limit}")
-    if long: warnings.warn(f"{len(long)} sequence(s) longer than {limit} residues: only their first {limit} residues are embedded")
+        raise ValueError(f"{len(long)} sequence(s) longer than the tower's limit of {limit} residues, e.g. number "
+                         f"{long[0]} "
+                         f"({len(s)} residues, {s[:20]}…): shorten them, or pass truncate=True (--truncate) to embed "
+                         f"the first {limit}")
+    if long: warnings.warn(f"{len(long)} sequence(s) longer than {limit} residues: only their first {limit} residues "
+                           "are embedded")
     dev = next(model.parameters()).device
     for m in models: m.eval()
     bf16 = resolve_precision(dev, precision) == "bf16"
@@ -246,33 +284,48 @@ def embed_towers(models: list, tokenizer, seqs: list[str], batch_size: int=64, p
             out[idx] = pool_hidden(h.float(), ids, am, tokenizer.all_special_ids, "mean").cpu().numpy()
     return outs
 
+# %% ../nbs/03_affinity.ipynb #445f127f
 def embed_sequences(model, tokenizer, seqs: list[str], batch_size: int=64, progress: bool=True,
                     precision: str="auto", # "auto" (bf16 where native), "fp32" or "bf16"
-                    truncate: bool=False, # cut sequences longer than the tower's limit (a warning says how many); else an error
+                    # cut sequences longer than the tower's limit (a warning says how many); else an error
+                    truncate: bool=False,
                    ) -> np.ndarray:  # N x H
     "Mean-pooled (residue tokens only) last hidden states of one frozen tower, batched by length."
     return embed_towers([model], tokenizer, seqs, batch_size, progress, precision, truncate)[0]
 
+# %% ../nbs/03_affinity.ipynb #7dff0b53
+def read_vectors(path: str|os.PathLike) -> dict:  # key -> H vector
+    ("An embedding-cache file: its `keys` and `vectors` arrays (one read each), or the older layout of one array per "
+     "key.")
+    with np.load(path, allow_pickle=False) as z:
+        if "keys" in z.files and "vectors" in z.files: return dict(zip(z["keys"].tolist(), z["vectors"]))
+        return dict(z.items())
+
+# %% ../nbs/03_affinity.ipynb #ab77c919
 def group_towers(towers: dict) -> list[list[str]]:
-    "Names of towers that can run their shared bottom once: same vocabulary and at least the embeddings shared with the group's first."
+    ("Names of towers that can run their shared bottom once: same vocabulary and at least the embeddings shared with "
+     "the group's first.")
     groups = []
     for n, (m, tok) in towers.items():
-        g = next((g for g in groups if towers[g[0]][1].get_vocab() == tok.get_vocab() and shared_bottom(towers[g[0]][0], m) > 0), None)
+        fits = lambda g: towers[g[0]][1].get_vocab() == tok.get_vocab() and shared_bottom(towers[g[0]][0], m) > 0
+        g = next((g for g in groups if fits(g)), None)
         if g is None: groups.append([n])
         else: g.append(n)
     return groups
 
+# %% ../nbs/03_affinity.ipynb #87fc28c1
 def cached_tower_embeddings(towers: dict, # name -> (model, tokenizer)
                             seqs, cache: str|os.PathLike|None=None, progress: bool=True,
                             precision: str="auto") -> dict:  # name -> N x H
-    "Embeddings of `seqs` by each tower, computing only what its cache (`{cache}/{name}-{checksum}-{precision}.npz`) lacks; towers sharing a bottom embed together."
-    cache = Path(cache) if cache is not None else output_dir()/"affinity"/"embedding_cache"
+    ("Embeddings of `seqs` by each tower, computing only what its cache (`{cache}/{name}-{checksum}-{precision}.npz`) "
+     "lacks; towers sharing a bottom embed together.")
+    cache = Path(cache) if cache is not None else RunDirs().affinity/"embedding_cache"
     keys = [hashlib.sha1(s.encode()).hexdigest() for s in seqs]
     files, have = {}, {}
     for n, (m, _) in towers.items():
         prec = resolve_precision(next(m.parameters()).device, precision)
         files[n] = cache/f"{n}-{state_dict_sha256(m)[:16]}-{prec}.npz"   # every weight, bit for bit
-        have[n] = dict(np.load(files[n], allow_pickle=False).items()) if files[n].exists() else {}
+        have[n] = read_vectors(files[n]) if files[n].exists() else {}
     for g in group_towers(towers):
         todo = sorted({s for s, k in zip(seqs, keys) if any(k not in have[n] for n in g)})
         if not todo: continue
@@ -281,17 +334,22 @@ def cached_tower_embeddings(towers: dict, # name -> (model, tokenizer)
         for n, e in zip(g, new):
             have[n].update({hashlib.sha1(s.encode()).hexdigest(): v for s, v in zip(todo, e)})
             with atomic_path(files[n]) as tmp:
-                with open(tmp, "wb") as fh: np.savez(fh, **have[n])
+                with open(tmp, "wb") as fh: np.savez(fh, keys=np.array(list(have[n])),
+                                                     vectors=np.stack(list(have[n].values())))
     return {n: np.stack([have[n][k] for k in keys]) for n in towers}
 
+# %% ../nbs/03_affinity.ipynb #7f416366
 def cached_embeddings(model, tokenizer, seqs, cache: str|os.PathLike|None=None, name: str="tower", progress: bool=True,
                       precision: str="auto") -> np.ndarray:
-    "Embeddings of `seqs`, computing only the sequences not yet in the cache (`{cache}/{name}-{checksum}-{precision}.npz`)."
+    ("Embeddings of `seqs`, computing only the sequences not yet in the cache "
+     "(`{cache}/{name}-{checksum}-{precision}.npz`).")
     return cached_tower_embeddings({name: (model, tokenizer)}, seqs, cache, progress, precision)[name]
 
+# %% ../nbs/03_affinity.ipynb #be82e507
 def onehot_encode(seqs: list[str]) -> np.ndarray:  # N x (L_max * 21)
     "Position-wise one-hot encoding (20 amino acids + other), right-padded with zeros to the longest sequence."
-    L = max(len(s) for s in seqs); idx = {a: i for i, a in enumerate(AMINO_ACIDS)}
+    L = max(len(s) for s in seqs)
+    idx = {a: i for i, a in enumerate(AMINO_ACIDS)}
     X = np.zeros((len(seqs), L, 21), np.float32)
     for n, s in enumerate(seqs):
         for i, a in enumerate(s): X[n, i, idx.get(a, 20)] = 1
@@ -304,17 +362,25 @@ def ridge_path(Xtr, # N x D training features
                ytr, # N training labels
                Xnew, # M x D features to predict
                alphas=ALPHAS) -> np.ndarray:  # len(alphas) x M predictions
-    "Ridge regression (with intercept) for every penalty at once, from one eigendecomposition of the centred Gram matrix."
-    X = np.asarray(Xtr, np.float64); mu = X.mean(0); X = X - mu
-    y = np.asarray(ytr, np.float64); ym = y.mean(); yc = y - ym
+    ("Ridge regression (with intercept) for every penalty at once, from one eigendecomposition of the centred Gram "
+     "matrix.")
+    X = np.asarray(Xtr, np.float64)
+    mu = X.mean(0)
+    X = X - mu
+    y = np.asarray(ytr, np.float64)
+    ym = y.mean()
+    yc = y - ym
     Z = np.asarray(Xnew, np.float64) - mu
     if X.shape[1] <= X.shape[0]:           # primal: w = V (Λ + α)⁻¹ Vᵀ Xᵀ y,  XᵀX = V Λ Vᵀ
-        lam, V = np.linalg.eigh(X.T @ X); proj, coef = Z @ V, V.T @ (X.T @ yc)
+        lam, V = np.linalg.eigh(X.T @ X)
+        proj, coef = Z @ V, V.T @ (X.T @ yc)
     else:                                  # dual: w = Xᵀ U (Λ + α)⁻¹ Uᵀ y,  XXᵀ = U Λ Uᵀ
-        lam, U = np.linalg.eigh(X @ X.T); proj, coef = (Z @ X.T) @ U, U.T @ yc
+        lam, U = np.linalg.eigh(X @ X.T)
+        proj, coef = (Z @ X.T) @ U, U.T @ yc
     lam = np.clip(lam, 0, None)
     return np.stack([proj @ (coef / (lam + a)) for a in alphas]) + ym
 
+# %% ../nbs/03_affinity.ipynb #e154fc35
 def ridge_probe(Xtr, ytr, Xva, yva, Xte, alphas=ALPHAS, higher_is_better: bool=False) -> tuple[np.ndarray, float]:
     "Standardise on train, choose the ridge penalty by validation Spearman, predict test with it."
     from sklearn.preprocessing import StandardScaler
@@ -328,10 +394,13 @@ def ridge_probe(Xtr, ytr, Xva, yva, Xte, alphas=ALPHAS, higher_is_better: bool=F
 
 # %% ../nbs/03_affinity.ipynb #ebbd183c
 def write_demo_library(root: str|os.PathLike, # a data directory to write into (never the real one)
-                       library: str="14H", sizes=(("train", 60), ("valid", 20), ("test", 20)), # rows (variants) per split
+                       library: str="14H",
+                       sizes=(("train", 60), ("valid", 20), ("test", 20)), # rows (variants) per split
                        seed: int=0, nan_fraction: float=0.1, replicates: int=3) -> dict: # split -> CSV path
-    "A made-up Li et al. 2023 library in biotransfer's layout (distinct single mutants, replicate rows, some NaN labels), for tests and demos."
-    pre, post = FLANKS[library]; wt = WILD_TYPE[library][len(pre):len(WILD_TYPE[library]) - len(post)]
+    ("A made-up Li et al. 2023 library in biotransfer's layout (distinct single mutants, replicate rows, some NaN "
+     "labels), for tests and demos.")
+    pre, post = FLANKS[library]
+    wt = WILD_TYPE[library][len(pre):len(WILD_TYPE[library]) - len(post)]
     rng = np.random.default_rng(seed)
     singles = sorted({wt[:i] + a + wt[i + 1:] for i in range(len(wt)) for a in AMINO_ACIDS if a != wt[i]})
     pick = iter(rng.choice(singles, sum(n for _, n in sizes), replace=False))
@@ -340,9 +409,11 @@ def write_demo_library(root: str|os.PathLike, # a data directory to write into (
         rows = []
         for i in range(n):
             seq, aff = next(pick), rng.normal(4.5, 0.8)
-            rows += [{"mata_description": f"{split}{i}", "pred_aff": np.nan if rng.random() < nan_fraction else aff + 0.1 * rng.normal(),
+            rows += [{"mata_description": f"{split}{i}",
+                      "pred_aff": np.nan if rng.random() < nan_fraction else aff + 0.1 * rng.normal(),
                       "sample_name": f"r{r}", "aa_seq": seq} for r in range(replicates)]
-        p = paths[split] = li2023_path(library, split, root); p.parent.mkdir(parents=True, exist_ok=True)
+        p = paths[split] = li2023_path(library, split, root)
+        p.parent.mkdir(parents=True, exist_ok=True)
         pd.DataFrame(rows).to_csv(p, index=False)
     return paths
 
@@ -353,15 +424,22 @@ SPLIT_NAMES = ("abbibench_pool", "valid_test", "biotransfer")
 @dataclass
 class AffinitySplit:
     "Samples of one evaluation split."
-    name: str; library: str; protocol: str
-    train: pd.DataFrame; valid: pd.DataFrame; test: pd.DataFrame  # columns: variant, sequence, label
+    name: str
+    library: str
+    protocol: str
+    train: pd.DataFrame
+    valid: pd.DataFrame
+    test: pd.DataFrame  # columns: variant, sequence, label
     note: str = ""
 
+# %% ../nbs/03_affinity.ipynb #951ad76a
 def make_split(name: str="valid_test", library: str="14H", protocol: str="official", root=None, seed: int=0,
                valid_fraction: float=0.1) -> AffinitySplit:
-    "Train/valid/test samples: `abbibench_pool` (14H only), `valid_test` (train on valid, 10 % held out for the penalty) or `biotransfer` (the paper's train/valid/test CSVs; online)."
+    ("Train/valid/test samples: `abbibench_pool` (14H only), `valid_test` (train on valid, 10 % held out for the "
+     "penalty) or `biotransfer` (the paper's train/valid/test CSVs; online).")
     if name not in SPLIT_NAMES: raise ValueError(f"split must be one of {SPLIT_NAMES}")
-    frames = {s: read_li2023(library, s, root) for s in (("train", "valid", "test") if name == "biotransfer" else ("valid", "test"))}
+    parts = ("train", "valid", "test") if name == "biotransfer" else ("valid", "test")
+    frames = {s: read_li2023(library, s, root) for s in parts}
     fill = nan_fill_median(list(frames.values())) if protocol == "official" else None
     test = apply_protocol(frames["test"], protocol, fill, is_test=True)
     valid_all = apply_protocol(frames["valid"], protocol, fill)
@@ -370,24 +448,29 @@ def make_split(name: str="valid_test", library: str="14H", protocol: str="offici
         pr = abbibench_pool(list(frames.values()), root)
         train = pr.pool[["variant", "sequence", "label"]].assign(n_replicates=np.nan)
         valid = valid_all
-        note = (f"train: {len(train)} AbBiBench 14H chains absent from valid/test, labels = isotonic map of binding_score onto mean "
-                f"pred_aff (fit on {pr.stats['n_overlap_fully_measured']} overlap variants, 5-fold CV residual RMSE {pr.stats['cv_residual_rmse']:.3f} "
+        note = (f"train: {len(train)} AbBiBench 14H chains absent from valid/test, labels = isotonic map of "
+                f"binding_score onto mean pred_aff (fit on {pr.stats['n_overlap_fully_measured']} overlap variants, "
+                f"5-fold CV residual RMSE {pr.stats['cv_residual_rmse']:.3f} "
                 f"on a label sd of {pr.stats['label_sd_overlap']:.3f}); "
                 f"penalty chosen on 14H valid; test: 14H test")
     elif name == "biotransfer":
         train, valid = apply_protocol(frames["train"], protocol, fill), valid_all
-        note = f"biotransfer's split: train on {library}_train, penalty chosen on {library}_valid, test on {library}_test (NaN fill over all three)"
+        note = (f"biotransfer's split: train on {library}_train, penalty chosen on {library}_valid, test on "
+                f"{library}_test (NaN fill over all three)")
     else:
         seqs = valid_all.sequence.drop_duplicates().to_numpy()
         held = set(seqs[np.random.default_rng(seed).permutation(len(seqs))[: round(valid_fraction * len(seqs))]])
         train, valid = valid_all[~valid_all.sequence.isin(held)], valid_all[valid_all.sequence.isin(held)]
-        note = f"train: {library} valid minus {valid_fraction:.0%} of its variants (held out to choose the penalty, seed {seed}); test: {library} test"
+        note = (f"train: {library} valid minus {valid_fraction:.0%} of its variants (held out to choose the penalty, "
+                f"seed {seed}); test: {library} test")
     check_leakage(train=train, valid=valid, test=test)
-    return AffinitySplit(name, library, protocol, train.reset_index(drop=True), valid.reset_index(drop=True), test.reset_index(drop=True), note)
+    return AffinitySplit(name, library, protocol, train.reset_index(drop=True), valid.reset_index(drop=True),
+                         test.reset_index(drop=True), note)
 
 # %% ../nbs/03_affinity.ipynb #51b15215
 FRACTIONS = (0.2, 0.4, 0.8, 1.0)
-RUN_COLUMNS = ["tower", "mode", "protocol", "fraction", "seed", "spearman", "recall_top10", "n_train", "n_test", "split", "library", "alpha"]
+RUN_COLUMNS = ["tower", "mode", "protocol", "fraction", "seed", "spearman", "recall_top10", "n_train", "n_test",
+               "split", "library", "alpha"]
 
 def run_probe_study(split: AffinitySplit, features: dict, # tower name -> callable(list[str]) -> N x D features
                     fractions=FRACTIONS, seeds=range(5), higher_is_better: bool=False, progress: bool=True,
@@ -397,26 +480,33 @@ def run_probe_study(split: AffinitySplit, features: dict, # tower name -> callab
     pos = {s: i for i, s in enumerate(seqs)}
     feats = {name: f(seqs) for name, f in features.items()}
     rows, preds = [], {}
-    te_idx = [pos[s] for s in split.test.sequence]; va_idx = [pos[s] for s in split.valid.sequence]
+    te_idx = [pos[s] for s in split.test.sequence]
+    va_idx = [pos[s] for s in split.valid.sequence]
     jobs = [(t, fr, sd) for t in feats for fr in fractions for sd in seeds]
     for tower, fr, sd in tqdm(jobs, disable=not progress, desc=f"probe {split.library} {split.name} {split.protocol}"):
         tr = sample_fraction(split.train, fr, sd)
         X = feats[tower]
-        p, alpha = ridge_probe(X[[pos[s] for s in tr.sequence]], tr.label.to_numpy(), X[va_idx], split.valid.label.to_numpy(),
+        p, alpha = ridge_probe(X[[pos[s] for s in tr.sequence]], tr.label.to_numpy(), X[va_idx],
+                               split.valid.label.to_numpy(),
                                X[te_idx], higher_is_better=higher_is_better)
         preds[(tower, fr, sd)] = p
         rows.append({"tower": tower, "mode": "probe", "protocol": split.protocol, "fraction": fr, "seed": sd,
-                     **score(split.test.label.to_numpy(), p, higher_is_better), "n_train": len(tr), "n_test": len(split.test),
+                     **score(split.test.label.to_numpy(), p, higher_is_better), "n_train": len(tr),
+                     "n_test": len(split.test),
                      "split": split.name, "library": split.library, "alpha": alpha})
     return pd.DataFrame(rows, columns=RUN_COLUMNS), preds
 
+# %% ../nbs/03_affinity.ipynb #e4a1731f
 def bootstrap_table(runs: pd.DataFrame, preds: dict, y_test, base: str="base", clip: str="clip", n_boot: int=1000,
                     seed: int=0, higher_is_better: bool=False) -> pd.DataFrame:
-    "Per tower and fraction: mean ± sd over seeds, bootstrap 95 % CI of the seed-mean on the test set, and CLIP − base (paired)."
-    y = np.asarray(y_test, float); n = len(y)
+    ("Per tower and fraction: mean ± sd over seeds, bootstrap 95 % CI of the seed-mean on the test set, and CLIP − "
+     "base (paired).")
+    y = np.asarray(y_test, float)
+    n = len(y)
     boots = np.random.default_rng(seed).integers(0, n, (n_boot, n))   # the same resamples for every tower: paired
     truth = resample_truth(y, boots, higher_is_better=higher_is_better)
-    per_run = {key: score_resamples(truth, p, boots, higher_is_better) for key, p in preds.items()}  # metrics once per run
+    # metrics once per run
+    per_run = {key: score_resamples(truth, p, boots, higher_is_better) for key, p in preds.items()}
     out = []
     for (tower, fr), g in runs.groupby(["tower", "fraction"]):
         seeds = sorted(g.seed)
@@ -427,7 +517,8 @@ def bootstrap_table(runs: pd.DataFrame, preds: dict, y_test, base: str="base", c
             row[f"{m}_ci_lo"], row[f"{m}_ci_hi"] = np.percentile(bs, [2.5, 97.5])
             if tower == clip and all((base, fr, s) in preds for s in seeds):
                 d = bs - np.mean([per_run[(base, fr, s)][m] for s in seeds], axis=0)
-                row[f"{m}_diff_vs_base"] = g[m].mean() - runs[(runs.tower == base) & (runs.fraction == fr) & runs.seed.isin(seeds)][m].mean()
+                base_runs = runs[(runs.tower == base) & (runs.fraction == fr) & runs.seed.isin(seeds)]
+                row[f"{m}_diff_vs_base"] = g[m].mean() - base_runs[m].mean()
                 row[f"{m}_diff_ci_lo"], row[f"{m}_diff_ci_hi"] = np.percentile(d, [2.5, 97.5])
         out.append(row)
     return pd.DataFrame(out)
@@ -435,16 +526,19 @@ def bootstrap_table(runs: pd.DataFrame, preds: dict, y_test, base: str="base", c
 # %% ../nbs/03_affinity.ipynb #a4e5eaf0
 class _RegressionData(torch.utils.data.Dataset):
     def __init__(self, seqs, labels, tok):
-        self.enc = tok(list(seqs), truncation=True, max_length=512); self.y = np.asarray(labels, np.float32)
+        self.enc = tok(list(seqs), truncation=True, max_length=512)
+        self.y = np.asarray(labels, np.float32)
     def __len__(self): return len(self.y)
     def __getitem__(self, i): return {"input_ids": self.enc["input_ids"][i], "labels": self.y[i]}
 
-def finetune_regressor(checkpoint: str|os.PathLike, tokenizer, train: pd.DataFrame, valid: pd.DataFrame, test: pd.DataFrame,
+def finetune_regressor(checkpoint: str|os.PathLike, tokenizer, train: pd.DataFrame, valid: pd.DataFrame,
+                       test: pd.DataFrame,
                        seed: int=0, out: str|os.PathLike|None=None, epochs: float=5, lr: float=2e-5, batch_size: int=32,
                        higher_is_better: bool=False, progress: bool=False, precision: str="auto",
                        standardize: bool=True, # z-score the labels on `train` (predictions are mapped back)
                        **kwargs) -> tuple[dict, np.ndarray]:
-    "Fine-tune `checkpoint` as a 1-output regressor; return the test metrics and predictions of the best (valid Spearman) model."
+    ("Fine-tune `checkpoint` as a 1-output regressor; return the test metrics and predictions of the best (valid "
+     "Spearman) model.")
     import tempfile
     from transformers import AutoModelForSequenceClassification, DataCollatorWithPadding, Trainer, TrainingArguments
     set_seed(seed)
@@ -453,11 +547,15 @@ def finetune_regressor(checkpoint: str|os.PathLike, tokenizer, train: pd.DataFra
     z = lambda d: (d.label - mu) / sd
     def metrics(p): return {"spearman": score(p.label_ids, p.predictions.reshape(-1), higher_is_better)["spearman"]}
     with tempfile.TemporaryDirectory() as tmp:
-        args = TrainingArguments(output_dir=str(out or tmp), seed=seed, data_seed=seed, learning_rate=lr, num_train_epochs=epochs,
-                                 per_device_train_batch_size=batch_size, per_device_eval_batch_size=64, weight_decay=0.01,
-                                 lr_scheduler_type="cosine", warmup_steps=0.1, eval_strategy="epoch", save_strategy="epoch",
+        args = TrainingArguments(output_dir=str(out or tmp), seed=seed, data_seed=seed, learning_rate=lr,
+                                 num_train_epochs=epochs,
+                                 per_device_train_batch_size=batch_size, per_device_eval_batch_size=64,
+                                 weight_decay=0.01,
+                                 lr_scheduler_type="cosine", warmup_steps=0.1, eval_strategy="epoch",
+                                 save_strategy="epoch",
                                  save_total_limit=1, load_best_model_at_end=True, metric_for_best_model="spearman",
-                                 greater_is_better=True, report_to="none", disable_tqdm=not progress, logging_strategy="epoch",
+                                 greater_is_better=True, report_to="none", disable_tqdm=not progress,
+                                 logging_strategy="epoch",
                                  save_only_model=True, **{**training_precision(precision), **kwargs})
         tr = Trainer(model=model, args=args, train_dataset=_RegressionData(train.sequence, z(train), tokenizer),
                      eval_dataset=_RegressionData(valid.sequence, z(valid), tokenizer),
@@ -468,30 +566,39 @@ def finetune_regressor(checkpoint: str|os.PathLike, tokenizer, train: pd.DataFra
 
 # %% ../nbs/03_affinity.ipynb #e26a7890
 def checkpoint_hash(checkpoint: str|os.PathLike) -> str:
-    "SHA-256 (12 hex) of a Hugging Face checkpoint folder's weight files (the files, without loading them: `state_dict_sha256` is for weights in memory)."
+    ("SHA-256 (12 hex) of a Hugging Face checkpoint folder's weight files (the files, without loading them: "
+     "`state_dict_sha256` is for weights in memory).")
     files = sorted(Path(checkpoint).glob("*.safetensors")) + sorted(Path(checkpoint).glob("*.bin"))
-    if not files: raise FileNotFoundError(f"{checkpoint}: no *.safetensors or *.bin weights; save the tower with save_pretrained first")
+    if not files: raise FileNotFoundError(f"{checkpoint}: no *.safetensors or *.bin weights; save the tower with "
+                                          "save_pretrained first")
     return hashlib.sha256("".join(file_sha256(f) for f in files).encode()).hexdigest()[:12]
 
+# %% ../nbs/03_affinity.ipynb #3eacffac
 def run_finetune_study(split: AffinitySplit, checkpoints: dict, # tower name -> (checkpoint folder, tokenizer)
                        out_dir: str|os.PathLike, # one .npz per finished run (resume)
                        fractions=(0.2,), seeds=range(3), higher_is_better: bool=False, progress: bool=True, **kwargs,
                       ) -> tuple[pd.DataFrame, dict]:
-    "Fine-tuning runs for every tower × fraction × seed (resumable); per-run rows and test predictions, as `run_probe_study`."
-    out_dir = Path(out_dir); out_dir.mkdir(parents=True, exist_ok=True)
+    ("Fine-tuning runs for every tower × fraction × seed (resumable); per-run rows and test predictions, as "
+     "`run_probe_study`.")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
     hashes = {t: checkpoint_hash(c) for t, (c, _) in checkpoints.items()}
     rows, preds = [], {}
     jobs = [(t, fr, sd) for t in checkpoints for fr in fractions for sd in seeds]
     labels = "z" if kwargs.get("standardize", True) else "raw"
-    for tower, fr, sd in tqdm(jobs, disable=not progress, desc=f"finetune {split.library} {split.name} {split.protocol}"):
+    for tower, fr, sd in tqdm(jobs, disable=not progress, desc=f"finetune {split.library} {split.name} "
+                                                               f"{split.protocol}"):
         f = out_dir/f"{split.library}_{split.name}_{split.protocol}-{tower}-{hashes[tower]}-{labels}-f{fr}-s{sd}.npz"
         if not f.exists():
-            tr = sample_fraction(split.train, fr, sd); t0 = time.time()
-            _, p = finetune_regressor(checkpoints[tower][0], checkpoints[tower][1], tr, split.valid, split.test, seed=sd,
+            tr = sample_fraction(split.train, fr, sd)
+            t0 = time.time()
+            _, p = finetune_regressor(checkpoints[tower][0], checkpoints[tower][1], tr, split.valid,
+                                      split.test, seed=sd,
                                       higher_is_better=higher_is_better, **kwargs)
             with atomic_path(f) as tmp:
                 with open(tmp, "wb") as fh: np.savez(fh, pred=p, n_train=len(tr), seconds=time.time() - t0)
-        z = np.load(f); preds[(tower, fr, sd)] = z["pred"]
+        z = np.load(f)
+        preds[(tower, fr, sd)] = z["pred"]
         rows.append({"tower": tower, "mode": "finetune", "protocol": split.protocol, "fraction": fr, "seed": sd,
                      **score(split.test.label.to_numpy(), z["pred"], higher_is_better), "n_train": int(z["n_train"]),
                      "n_test": len(split.test), "split": split.name, "library": split.library, "alpha": np.nan})
@@ -501,7 +608,8 @@ def run_finetune_study(split: AffinitySplit, checkpoints: dict, # tower name -> 
 def csv_split(path: str|os.PathLike, seq_col: str, label_col: str,
               prefix: str="", suffix: str="", light_chain: str="", # flanks / a light chain appended to every sequence
               test_fraction: float=0.2, valid_fraction: float=0.1, seed: int=0) -> AffinitySplit:
-    "Your own assay as a random train/valid/test split by sequence (labels averaged per sequence; `raw`: the CSV's own sequence)."
+    ("Your own assay as a random train/valid/test split by sequence (labels averaged per sequence; `raw`: the CSV's "
+     "own sequence).")
     df = pd.read_csv(path)
     for c in (seq_col, label_col):
         if c not in df.columns: raise ValueError(f"{path}: no column {c!r}; columns are {list(df.columns)}")
@@ -510,10 +618,12 @@ def csv_split(path: str|os.PathLike, seq_col: str, label_col: str,
     check_sequences(df.sequence, [f"row {i + 2}" for i in range(len(df))], where=f"{path} ({seq_col})")
     num = pd.to_numeric(df.label, errors="coerce")
     bad = (num.isna() & df.label.notna()) | np.isinf(num)
-    if bad.any(): raise ValueError(f"{path}: {int(bad.sum())} {label_col} value(s) that are not finite numbers, first at row "
-                                   f"{int(np.flatnonzero(bad)[0]) + 2}: {str(df.label[bad].iloc[0])!r}")
-    df = df.assign(label=num); n_nan = int(df.label.isna().sum())
-    df = df.dropna(subset=["label"]).assign(raw=lambda d: d.sequence, sequence=lambda d: prefix + d.sequence + suffix + light_chain)
+    if bad.any(): raise ValueError(f"{path}: {int(bad.sum())} {label_col} value(s) that are not finite numbers, first "
+                                   f"at row {int(np.flatnonzero(bad)[0]) + 2}: {str(df.label[bad].iloc[0])!r}")
+    df = df.assign(label=num)
+    n_nan = int(df.label.isna().sum())
+    df = df.dropna(subset=["label"]).assign(raw=lambda d: d.sequence,
+                                            sequence=lambda d: prefix + d.sequence + suffix + light_chain)
     n_rows = len(df)
     df = (df.groupby("sequence", as_index=False).agg(label=("label", "mean"), raw=("raw", "first"))
             .assign(variant=lambda d: [f"row{i}" for i in range(len(d))]))
@@ -521,34 +631,43 @@ def csv_split(path: str|os.PathLike, seq_col: str, label_col: str,
     n_te, n_va = round(test_fraction * len(df)), round(valid_fraction * len(df))
     if min(n_te, len(df) - n_te - n_va) < 5 or n_va < 3:
         need = int(np.ceil(max(5 / test_fraction, 3 / valid_fraction, 5 / (1 - test_fraction - valid_fraction))))
-        raise ValueError(f"{path}: {len(df)} distinct labelled sequences; the {1 - test_fraction - valid_fraction:.0%}/{valid_fraction:.0%}/"
+        raise ValueError(f"{path}: {len(df)} distinct labelled sequences; the "
+                         f"{1 - test_fraction - valid_fraction:.0%}/{valid_fraction:.0%}/"
                          f"{test_fraction:.0%} split needs at least {need} (5 train, 3 valid, 5 test)")
-    return AffinitySplit(Path(path).name, "custom", "mean-per-sequence", df.iloc[perm[n_te + n_va:]], df.iloc[perm[n_te:n_te + n_va]],
-                         df.iloc[perm[:n_te]], note=f"{n_nan} rows without a label dropped; {n_rows - len(df)} duplicate rows merged into their "
-                              f"sequence's mean label; {len(df)} sequences; random split by sequence (seed {seed})")
+    return AffinitySplit(Path(path).name, "custom", "mean-per-sequence", df.iloc[perm[n_te + n_va:]],
+                         df.iloc[perm[n_te:n_te + n_va]],
+                         df.iloc[perm[:n_te]],
+                         note=f"{n_nan} rows without a label dropped; {n_rows - len(df)} duplicate rows merged into "
+                              f"their sequence's mean label; {len(df)} sequences; random split by sequence (seed "
+                              f"{seed})")
 
+# %% ../nbs/03_affinity.ipynb #917b2880
+def tower_features(towers: dict, # name -> (model, tokenizer); cache files are named `{name}-{checksum}-{precision}.npz`
+                   cache: str|os.PathLike|None=None, progress: bool=True,
+                   onehot: bool=False, # also the one-hot reference, as "onehot"
+                  ) -> dict:
+    ("Feature functions (sequences -> N x H cached mean embeddings) of named (model, tokenizer) towers; the first call "
+     "embeds for all of them, sharing bottoms.")
+    feats = {n: (lambda s, n=n: cached_tower_embeddings(towers, s, cache, progress)[n]) for n in towers}
+    return {**feats, "onehot": onehot_encode} if onehot else feats
+
+# %% ../nbs/03_affinity.ipynb #75f275e0
 def evaluate_csv(path: str|os.PathLike, seq_col: str, label_col: str, higher_is_better: bool=False,
                  towers: dict|None=None, # name -> (model, tokenizer); default: base AntiBERTy only
-                 prefix: str="", suffix: str="", light_chain: str="", # flanks / a light chain appended to every sequence
+                 prefix: str="", suffix: str="",
+                 light_chain: str="", # flanks / a light chain appended to every sequence
                  fractions=FRACTIONS, seeds=range(5), test_fraction: float=0.2, valid_fraction: float=0.1, seed: int=0,
                  onehot: bool=True, progress: bool=True, cache: str|os.PathLike|None=None, # embedding cache folder
                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     "Probe study on your own CSV: per-run rows and the bootstrap summary table."
     split = csv_split(path, seq_col, label_col, prefix, suffix, light_chain, test_fraction, valid_fraction, seed)
     towers = towers if towers is not None else {"base": load_tower("antiberty")}
-    feats = tower_features(towers, cache, progress)
-    if onehot: feats["onehot"] = onehot_encode
+    feats = tower_features(towers, cache, progress, onehot=onehot)
     runs, preds = run_probe_study(split, feats, fractions, seeds, higher_is_better, progress)
     base = next(iter(towers)) if towers else "onehot"
-    return runs, bootstrap_table(runs, preds, split.test.label, base=base, clip=[t for t in towers if t != base][0] if len(towers) > 1 else "clip",
+    return runs, bootstrap_table(runs, preds, split.test.label, base=base,
+                                 clip=[t for t in towers if t != base][0] if len(towers) > 1 else "clip",
                                  higher_is_better=higher_is_better, n_boot=300)
-
-def tower_features(towers: dict, cache: str|os.PathLike|None=None, progress: bool=True,
-                   prefix: str="") -> dict: # cache file names are `{prefix}{name}-…` (the notebooks use "antiberty-")
-    "Feature functions (sequences -> N x H cached mean embeddings) of named (model, tokenizer) towers; the first call embeds for all of them, sharing bottoms."
-    named = {prefix + n: mt for n, mt in towers.items()}
-    return {n: (lambda s, n=n: cached_tower_embeddings(named, s, cache, progress)[prefix + n]) for n in towers}
-
 
 # %% ../nbs/03_affinity.ipynb #56b2ead1
 STUDIES = (("14H", "abbibench_pool", "official"), ("14H", "valid_test", "official"), ("14H", "valid_test", "paper"),
@@ -558,21 +677,28 @@ PAPER_STUDIES = (("14H", "biotransfer", "official"), ("14H", "biotransfer", "pap
 def subsample_split(sp: AffinitySplit, max_variants: int, seed: int=0) -> AffinitySplit:
     "At most `max_variants` distinct sequences per part of a split (seeded), for quick runs."
     cut = lambda d: d if d.sequence.nunique() <= max_variants else sample_fraction(d, max_variants / d.sequence.nunique(), seed)
-    return AffinitySplit(sp.name, sp.library, sp.protocol, cut(sp.train), cut(sp.valid), cut(sp.test), sp.note + f"; subsampled to ≤ {max_variants} variants per part")
+    return AffinitySplit(sp.name, sp.library, sp.protocol, cut(sp.train), cut(sp.valid), cut(sp.test),
+                         sp.note + f"; subsampled to ≤ {max_variants} variants per part")
 
+# %% ../nbs/03_affinity.ipynb #1b77b0d8
 def format_table(t: pd.DataFrame) -> pd.DataFrame:
     "Readable table: mean ± sd [bootstrap 95 % CI] per tower and fraction, and CLIP − base [95 % CI]."
     f = lambda r, m: f"{r[m + '_mean']:.3f} ± {r[m + '_sd']:.3f} [{r[m + '_ci_lo']:.3f}, {r[m + '_ci_hi']:.3f}]"
-    out = t.assign(spearman=t.apply(lambda r: f(r, "spearman"), axis=1), recall_top10=t.apply(lambda r: f(r, "recall_top10"), axis=1))
+    out = t.assign(spearman=t.apply(lambda r: f(r, "spearman"), axis=1),
+                   recall_top10=t.apply(lambda r: f(r, "recall_top10"), axis=1))
     has = "spearman_diff_vs_base" in t
-    out["clip_minus_base_spearman"] = t.apply(lambda r: f"{r.spearman_diff_vs_base:+.3f} [{r.spearman_diff_ci_lo:+.3f}, {r.spearman_diff_ci_hi:+.3f}]"
-                                              if has and r.tower == "clip" and r.spearman_diff_vs_base == r.spearman_diff_vs_base else "", axis=1)
+    out["clip_minus_base_spearman"] = t.apply(lambda r: f"{r.spearman_diff_vs_base:+.3f} "
+                                                        f"[{r.spearman_diff_ci_lo:+.3f}, {r.spearman_diff_ci_hi:+.3f}]"
+                                              if has and r.tower == "clip" and r.spearman_diff_vs_base == r.spearman_diff_vs_base
+                                              else "", axis=1)
     return out[["tower", "fraction", "n_train", "spearman", "recall_top10", "clip_minus_base_spearman"]]
 
+# %% ../nbs/03_affinity.ipynb #7435667f
 RUN_KEY = ["tower", "mode", "protocol", "split", "library", "fraction", "seed"]
 
 def save_runs(runs: pd.DataFrame, path: str|os.PathLike) -> pd.DataFrame:
-    "Merge per-run rows into the CSV at `path` (a rerun replaces rows with the same tower, mode, split, fraction, seed); atomic."
+    ("Merge per-run rows into the CSV at `path` (a rerun replaces rows with the same tower, mode, split, fraction, "
+     "seed); atomic.")
     path = Path(path)
     old = pd.read_csv(path) if path.exists() else pd.DataFrame(columns=RUN_COLUMNS)
     keep = old.merge(runs[RUN_KEY].drop_duplicates(), on=RUN_KEY, how="left", indicator=True)
@@ -580,11 +706,13 @@ def save_runs(runs: pd.DataFrame, path: str|os.PathLike) -> pd.DataFrame:
     with atomic_path(path) as tmp: merged.to_csv(tmp, index=False)
     return merged
 
+# %% ../nbs/03_affinity.ipynb #fc0eb7c4
 def affinity_study(features: dict, # tower name -> callable(list[str]) -> N x D ("base", "clip", "onehot")
                    out_dir: str|os.PathLike, studies=STUDIES, fractions=FRACTIONS, seeds=range(5), n_boot: int=1000,
                    max_variants: int|None=None, root=None, progress: bool=True) -> tuple[pd.DataFrame, dict, dict]:
     "Run the probe studies; write per-run rows, per-study tables and a Markdown summary; return (runs, tables, notes)."
-    out_dir = Path(out_dir); out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
     all_runs, tables, notes = [], {}, {}
     for lib, name, proto in studies:
         sp = make_split(name, lib, proto, root=root, seed=0)
@@ -593,7 +721,8 @@ def affinity_study(features: dict, # tower name -> callable(list[str]) -> N x D 
         key = f"{lib}_{name}_{proto}"
         tables[key] = bootstrap_table(runs, preds, sp.test.label, n_boot=n_boot).assign(library=lib, split=name, protocol=proto)
         notes[key] = sp.note
-        tables[key].to_csv(out_dir/f"table_{key}.csv", index=False); all_runs.append(runs)
+        tables[key].to_csv(out_dir/f"table_{key}.csv", index=False)
+        all_runs.append(runs)
     runs_all = pd.concat(all_runs, ignore_index=True)
     save_runs(runs_all, out_dir/"affinity_runs.csv")
     md = []
@@ -601,6 +730,7 @@ def affinity_study(features: dict, # tower name -> callable(list[str]) -> N x D 
     (out_dir/"affinity_tables.md").write_text("\n".join(md))
     return runs_all, tables, notes
 
+# %% ../nbs/03_affinity.ipynb #cedbf71f
 def plot_learning_curves(tables: dict, path: str|os.PathLike):
     "Spearman and top-10 % recall against the training fraction, per study and tower, with bootstrap 95 % CIs."
     import matplotlib.pyplot as plt
@@ -609,17 +739,37 @@ def plot_learning_curves(tables: dict, path: str|os.PathLike):
         for tower, c in zip(["base", "clip", "onehot"], ["C0", "C3", "grey"]):
             g = t[t.tower == tower].sort_values("fraction")
             for i, m in enumerate(["spearman", "recall_top10"]):
-                axes[i, j].errorbar(g.fraction * 100, g[m + "_mean"], yerr=[g[m + "_mean"] - g[m + "_ci_lo"], g[m + "_ci_hi"] - g[m + "_mean"]],
+                axes[i, j].errorbar(g.fraction * 100, g[m + "_mean"], yerr=[g[m + "_mean"] - g[m + "_ci_lo"],
+                                                                            g[m + "_ci_hi"] - g[m + "_mean"]],
                                     fmt="o-", color=c, label=tower, capsize=2, ms=3)
-        axes[0, j].set_title(key.replace("_", " "), fontsize=8); axes[1, j].set_xlabel("% of training data")
-    axes[0, 0].set_ylabel("Spearman ρ"); axes[1, 0].set_ylabel("top-10 % recall"); axes[0, 0].legend(fontsize=7)
-    fig.tight_layout(); fig.savefig(path)
+        axes[0, j].set_title(key.replace("_", " "), fontsize=8)
+        axes[1, j].set_xlabel("% of training data")
+    axes[0, 0].set_ylabel("Spearman ρ")
+    axes[1, 0].set_ylabel("top-10 % recall")
+    axes[0, 0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path)
     return fig
 
+# %% ../nbs/03_affinity.ipynb #7aeb17e3
 def verdict_at(tables: dict, key: str="14H_abbibench_pool_official", fraction: float=0.2) -> str:
     "One sentence: does CLIP help at `fraction`, judged by the paired bootstrap interval of the Spearman difference."
-    t = tables[key].set_index(["tower", "fraction"]); r = t.loc[("clip", fraction)]
+    t = tables[key].set_index(["tower", "fraction"])
+    r = t.loc[("clip", fraction)]
     v = "helps" if r.spearman_diff_ci_lo > 0 else "hurts" if r.spearman_diff_ci_hi < 0 else "makes no clear difference"
-    return (f"At {fraction:.0%} of the training data ({key}), CLIP training {v}: Spearman CLIP − base = {r.spearman_diff_vs_base:+.3f} "
-            f"(95 % CI {r.spearman_diff_ci_lo:+.3f} to {r.spearman_diff_ci_hi:+.3f}); base {t.loc[('base', fraction)].spearman_mean:.3f}, "
-            f"CLIP {r.spearman_mean:.3f}" + (f", one-hot {t.loc[('onehot', fraction)].spearman_mean:.3f}." if ("onehot", fraction) in t.index else "."))
+    return (f"At {fraction:.0%} of the training data ({key}), CLIP training {v}: Spearman CLIP − base = "
+            f"{r.spearman_diff_vs_base:+.3f} "
+            f"(95 % CI {r.spearman_diff_ci_lo:+.3f} to {r.spearman_diff_ci_hi:+.3f}); base "
+            f"{t.loc[('base', fraction)].spearman_mean:.3f}, "
+            f"CLIP {r.spearman_mean:.3f}"
+            + (f", one-hot {t.loc[('onehot', fraction)].spearman_mean:.3f}." if ("onehot", fraction) in t.index else "."))
+
+# %% ../nbs/03_affinity.ipynb #e3ee1f78
+def read_tables(out_dir: str|os.PathLike, studies=STUDIES) -> dict:  # study key -> table
+    "The per-study tables a finished `affinity_study` wrote to `out_dir`, as it returned them (skip-if-done)."
+    out_dir = Path(out_dir)
+    keys = ["_".join(s) for s in studies]
+    missing = [k for k in keys if not (out_dir/f"table_{k}.csv").exists()]
+    if missing: raise FileNotFoundError(f"{out_dir}: no table for {missing}: run the study first (notebook 03 or "
+                                        "`esm2-ab-clip evaluate`)")
+    return {k: pd.read_csv(out_dir/f"table_{k}.csv") for k in keys}

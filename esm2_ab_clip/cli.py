@@ -10,32 +10,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from fastcore.script import call_parse, store_true
-from .core import data_dir, output_dir, write_json, set_seed, check_sequences
+from .core import (data_dir, output_dir, write_json, set_seed, check_sequences, RunDirs, fingerprint,
+                               stale_reason,
+                               stamp)
 
 # %% auto #0
-__all__ = ['PAPER_TOWER', 'PAPER_ENCODER', 'COMMANDS', 'RunDirs', 'resolve_tower', 'check_paper_setup', 'fingerprint',
-           'ingest_fingerprint', 'stale_reason', 'stamp', 'note_redo', 'stage_ingest', 'join_processes', 'stage_embed',
-           'stage_train', 'zero_shot_scorers', 'evaluate_assay', 'stage_evaluate', 'write_report', 'device_line',
-           'run_all', 'ingest_cli', 'embed_cli', 'train_cli', 'evaluate_cli', 'fetch_cli', 'run_cli', 'score_cli',
-           'embed_seqs_cli', 'read_sequences', 'write_sequence_embeddings', 'main']
+__all__ = ['PAPER_TOWER', 'PAPER_ENCODER', 'COMMANDS', 'resolve_tower', 'check_paper_setup', 'ingest_fingerprint', 'note_redo',
+           'stage_ingest', 'join_processes', 'stage_embed', 'stage_train', 'zero_shot_scorers', 'evaluate_assay',
+           'stage_evaluate', 'write_report', 'device_line', 'run_all', 'ingest_cli', 'embed_cli', 'train_cli',
+           'evaluate_cli', 'fetch_cli', 'run_cli', 'score_cli', 'embed_seqs_cli', 'read_sequences',
+           'write_sequence_embeddings', 'main']
 
 # %% ../nbs/cli.ipynb #f78d094b
-@dataclass
-class RunDirs:
-    "Where each stage of a run writes."
-    root: Path
-    @property
-    def ingest(self) -> Path: return self.root/"ingest"
-    @property
-    def dataset(self) -> Path: return self.root/"ingest"/"proteinflow_sabdab"
-    @property
-    def embeddings(self) -> Path: return self.root/"embeddings"
-    @property
-    def clip(self) -> Path: return self.root/"clip"
-    @property
-    def affinity(self) -> Path: return self.root/"affinity"
-    def seed_dir(self, seed: int) -> Path: return self.clip/f"seed{seed}"
-
 def _say(msg: str): print(f"[esm2-ab-clip {time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 def _seeds(s) -> list[int]: return [int(x) for x in str(s).replace(" ", "").split(",") if x != ""]
@@ -49,10 +35,12 @@ def resolve_tower(name: str, mlm: bool=False): # with its masked-LM head (CLIP t
     if name.startswith("tiny-"): return tiny_tower(name.removeprefix("tiny-"), hidden=32, layers=2, seed=0, mlm=mlm)
     return load_tower(name, mlm)
 
+# %% ../nbs/cli.ipynb #03e4f24b
 PAPER_ENCODER = "esm-if1"
 
 def check_paper_setup(tower: str=PAPER_TOWER, esmif1_checkpoint: str|None=None, data=None, progress: bool=True) -> None:
-    "Fail fast, naming what to download and where, when the paper's models or data are not available (fetched when online)."
+    ("Fail fast, naming what to download and where, when the paper's models or data are not available (fetched when "
+     "online).")
     from esm2_ab_clip.fetch import ensure_data, FetchError
     problems = []
     if esmif1_checkpoint and not Path(esmif1_checkpoint).exists():
@@ -62,33 +50,23 @@ def check_paper_setup(tower: str=PAPER_TOWER, esmif1_checkpoint: str|None=None, 
     except FetchError as e: problems.append(str(e))
     try: resolve_tower(tower)
     except OSError as e: problems.append(str(e))
-    if problems: raise SystemExit("--paper needs the paper's models and data, which are not available here:\n  - " + "\n  - ".join(problems))
+    if problems:
+        raise SystemExit("--paper needs the paper's models and data, which are not available here:\n  - "
+                         + "\n  - ".join(problems))
 
 # %% ../nbs/cli.ipynb #2de15283
-def fingerprint(*parts) -> str:
-    "A short SHA-256 of JSON-serialisable parts (16 hex)."
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
 def ingest_fingerprint(d: RunDirs) -> str:
     "Fingerprint of the ingest's outcome: which entries, in which split."
     m = pd.read_parquet(d.dataset/"manifest.parquet", columns=["id", "split"]).sort_values("id")
     return fingerprint(m.values.tolist())
 
-def stale_reason(stamp: Path, fp: str) -> str|None:
-    "Why the outputs stamped by `stamp` cannot be reused for inputs with fingerprint `fp` (None: they can)."
-    if not stamp.exists(): return f"no provenance stamp ({stamp.name}): made before stamps existed, or interrupted"
-    old = json.loads(stamp.read_text()).get("fingerprint")
-    return None if old == fp else f"inputs changed (fingerprint {old} → {fp})"
-
-def stamp(path: Path, fp: str, **what) -> None:
-    "Record the fingerprint of the inputs the outputs next to `path` were made from."
-    write_json({"fingerprint": fp, **what, "time": time.strftime("%Y-%m-%d %H:%M:%S")}, path)
-
+# %% ../nbs/cli.ipynb #34f2708c
 def note_redo(d: RunDirs, stage: str, reason: str) -> None:
     "Say, and log for the report, that a stage redoes outputs it found."
     _say(f"{stage}: redoing the existing outputs: {reason}")
     log = json.loads((d.root/"redone.json").read_text()) if (d.root/"redone.json").exists() else []
-    write_json(log + [{"stage": stage, "reason": reason, "time": time.strftime("%Y-%m-%d %H:%M:%S")}], d.root/"redone.json")
+    write_json(log + [{"stage": stage, "reason": reason, "time": time.strftime("%Y-%m-%d %H:%M:%S")}],
+               d.root/"redone.json")
 
 # %% ../nbs/cli.ipynb #f0c978dd
 def stage_ingest(out, data=None, max_structures: int=0, seed: int=42, resolution: float=2.5, species: str|None=None,
@@ -97,14 +75,17 @@ def stage_ingest(out, data=None, max_structures: int=0, seed: int=42, resolution
     from esm2_ab_clip.sabdab import ingest, read_structure_table
     d = RunDirs(Path(out))
     if (d.dataset/"manifest.parquet").exists() and not force:
-        _say(f"ingest: {d.dataset/'manifest.parquet'} exists, skipping (--force to redo)"); return json.loads((d.dataset/"ingest.json").read_text())
+        _say(f"ingest: {d.dataset/'manifest.parquet'} exists, skipping (--force to redo)")
+        return json.loads((d.dataset/"ingest.json").read_text())
     s = read_structure_table(root=data)
     if max_structures:  # a seeded sample that keeps the paired/nanobody mix
         s = s.sample(n=min(max_structures, len(s)), random_state=seed).sort_index()
     _say(f"ingest: {len(s)} structures from {data_dir(data)}")
-    r = ingest(s, out=d.ingest, tag="sabdab", seed=seed, resolution_thr=resolution, species=species, nanobodies=nanobodies)
+    r = ingest(s, out=d.ingest, tag="sabdab", seed=seed, resolution_thr=resolution, species=species,
+               nanobodies=nanobodies)
     return json.loads((r.dataset/"ingest.json").read_text())
 
+# %% ../nbs/cli.ipynb #f3ffcd2d
 def join_processes(backend: str|None=None) -> tuple:
     "(rank, world size, torch.distributed or None): joins the process group torchrun describes (RANK/WORLD_SIZE), once."
     rank, world = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
@@ -114,7 +95,9 @@ def join_processes(backend: str|None=None) -> tuple:
     if not dist.is_initialized(): dist.init_process_group(backend or ("nccl" if torch.cuda.is_available() else "gloo"))
     return rank, world, dist
 
-def stage_embed(out, encoder: str="proteinmpnn", chunk_size: int=64, force: bool=False, esmif1_checkpoint: str|None=None,
+# %% ../nbs/cli.ipynb #980bc8bb
+def stage_embed(out, encoder: str="proteinmpnn", chunk_size: int=64, force: bool=False,
+                esmif1_checkpoint: str|None=None,
                 progress: bool=True) -> dict:
     "Stage 2: structure embeddings of every entry, resumable (notebook 01); under torchrun each rank embeds its shard."
     import shutil
@@ -122,8 +105,10 @@ def stage_embed(out, encoder: str="proteinmpnn", chunk_size: int=64, force: bool
     from esm2_ab_clip.structure import get_encoder, load_structures, embed_split
     d = RunDirs(Path(out))
     manifest = load_manifest(d.dataset)
-    rank, world, dist = join_processes("gloo")   # ranks share only a barrier and their counts: gloo works with or without GPUs
-    fp = ingest_fingerprint(d); st = d.embeddings/encoder/"provenance.json"
+    # ranks share only a barrier and their counts: gloo works with or without GPUs
+    rank, world, dist = join_processes("gloo")
+    fp = ingest_fingerprint(d)
+    st = d.embeddings/encoder/"provenance.json"
     if rank == 0:
         why = "--force" if force else stale_reason(st, fp) if (d.embeddings/encoder).exists() else None
         if why:
@@ -132,34 +117,43 @@ def stage_embed(out, encoder: str="proteinmpnn", chunk_size: int=64, force: bool
     if dist: dist.barrier()
     kw = {"checkpoint": esmif1_checkpoint} if encoder == "esm-if1" else {}
     enc = get_encoder(encoder, **kw)
-    if rank == 0: stamp(st, fp, ingest=fp, encoder=encoder, weights_sha256=enc.weights_sha256)   # first: a killed run resumes
+    # first: a killed run resumes
+    if rank == 0: stamp(st, fp, ingest=fp, encoder=encoder, weights_sha256=enc.weights_sha256)
     counts = {}
     for split in SPLITS:
         c = embed_split(load_structures(d.dataset, manifest[manifest.split == split]), enc, d.embeddings, split,
                         chunk_size=chunk_size, progress=progress and rank == 0, rank=rank, world=world)
         if dist:
-            shards = [None] * world; dist.all_gather_object(shards, c)
+            shards = [None] * world
+            dist.all_gather_object(shards, c)
             c = {k: sum(x[k] for x in shards) for k in c}
         counts[split] = c
         if rank == 0: _say(f"embed {split}: {c}" + (f" ({world} processes)" if world > 1 else ""))
     if dist: dist.barrier()
     return counts
 
-def stage_train(out, tower: str="antiberty", seeds="0,1,2", epochs: float|None=None, batch_size: int|None=None, encoder: str="proteinmpnn",
+# %% ../nbs/cli.ipynb #9f32bb89
+def stage_train(out, tower: str="antiberty", seeds="0,1,2", epochs: float|None=None, batch_size: int|None=None,
+                encoder: str="proteinmpnn",
                 force: bool=False, progress: bool=True, recipe: str|None=None, **options) -> dict:
-    "Stage 3: CLIP training with a recipe (default: the best on valid in notebook 02), one model per seed; under torchrun, DDP with global negatives."
+    ("Stage 3: CLIP training with a recipe (default: the best on valid in notebook 02), one model per seed; under "
+     "torchrun, DDP with global negatives.")
     from esm2_ab_clip.clip import train_clip, recipe_options, DEFAULT_RECIPE
     from esm2_ab_clip.core import PRECISIONS
     recipe = recipe or DEFAULT_RECIPE
     precision = options.pop("precision", None) or "auto"
     if precision not in PRECISIONS: raise ValueError(f"precision must be one of {PRECISIONS}, not {precision!r}")
     recipe_options(recipe, epochs=epochs, batch_size=batch_size, **options)  # fail fast on an unknown recipe or option
-    d = RunDirs(Path(out)); res = {}
+    d = RunDirs(Path(out))
+    res = {}
     emb = d.embeddings/encoder/"provenance.json"
     if not (d.dataset/"manifest.parquet").exists():
-        raise FileNotFoundError(f"{d.dataset/'manifest.parquet'} not found: run the ingest stage first (esm2-ab-clip ingest --out {out})")
-    if not emb.exists(): raise FileNotFoundError(f"{emb} not found: run the embed stage first (esm2-ab-clip embed --out {out})")
-    fp = fingerprint(ingest_fingerprint(d), json.loads(emb.read_text())["fingerprint"], tower, recipe, epochs, batch_size, options,
+        raise FileNotFoundError(f"{d.dataset/'manifest.parquet'} not found: run the ingest stage first (esm2-ab-clip "
+                                f"ingest --out {out})")
+    if not emb.exists(): raise FileNotFoundError(f"{emb} not found: run the embed stage first (esm2-ab-clip embed "
+                                                 f"--out {out})")
+    fp = fingerprint(ingest_fingerprint(d), json.loads(emb.read_text())["fingerprint"], tower, recipe, epochs,
+                     batch_size, options,
                      *([precision] if precision != "auto" else []))   # "auto" keeps the fingerprints of earlier runs
     rank, world, dist = join_processes()
     say = _say if rank == 0 else (lambda msg: None)
@@ -172,65 +166,84 @@ def stage_train(out, tower: str="antiberty", seeds="0,1,2", epochs: float|None=N
             if why and not force and rank == 0: note_redo(d, f"train seed {seed}", why)
             say(f"train seed {seed}: tower {tower}, recipe {recipe}" + (f", {epochs} epoch(s)" if epochs is not None else "")
                 + (f", {world} processes (global batch = {world} x the batch size)" if world > 1 else ""))
-            train_clip(resolve_tower(tower, mlm=True), dataset=d.dataset, out=sd, encoder=encoder, store=d.embeddings, seed=seed,
-                       recipe=recipe, epochs=epochs, batch_size=batch_size, progress=progress and rank == 0, precision=precision, **options)
+            train_clip(resolve_tower(tower, mlm=True), dataset=d.dataset, out=sd, encoder=encoder,
+                       store=d.embeddings, seed=seed,
+                       recipe=recipe, epochs=epochs, batch_size=batch_size, progress=progress and rank == 0,
+                       precision=precision, **options)
             if rank == 0: stamp(sd/"provenance.json", fp, ingest=ingest_fingerprint(d), tower=tower, recipe=recipe)
         if dist: dist.barrier()
         res[seed] = json.loads((sd/"metrics.json").read_text())["metrics"]
     return res
 
+# %% ../nbs/cli.ipynb #2cd8e2d5
 def zero_shot_scorers(csv, seq_col: str, tower: str, clip_run: Path, wt: str|None=None, structure: str|None=None,
                       chain: str|None=None) -> dict:
-    "Zero-shot predictors for `evaluate --csv`: masked marginals of the base and CLIP towers, and ProteinMPNN with a parent structure."
+    ("Zero-shot predictors for `evaluate --csv`: masked marginals of the base and CLIP towers, and ProteinMPNN with a "
+     "parent structure.")
     from esm2_ab_clip.zeroshot import load_mlm, masked_marginal, MPNNScorer, read_parent, consensus, memo_scores
-    seqs = pd.read_csv(csv)[seq_col].dropna().astype(str).str.upper().tolist() if seq_col in pd.read_csv(csv, nrows=0).columns else []
+    has_col = seq_col in pd.read_csv(csv, nrows=0).columns
+    seqs = pd.read_csv(csv)[seq_col].dropna().astype(str).str.upper().tolist() if has_col else []
     if wt is None:
-        try: wt = consensus(seqs); _say(f"zero-shot: wild type = the consensus of the CSV's sequences (--wt to give it): {wt}")
-        except ValueError as e: _say(f"zero-shot rows skipped: {e}"); return {}
+        try:
+            wt = consensus(seqs)
+            _say(f"zero-shot: wild type = the consensus of the CSV's sequences (--wt to give it): {wt}")
+        except ValueError as e:
+            _say(f"zero-shot rows skipped: {e}")
+            return {}
     mlms = {"zero-shot base": load_mlm(tower)}
     if (clip_run/"metrics.json").exists():
         try: mlms["zero-shot clip"] = load_mlm(str(clip_run))
         except ValueError as e: _say(f"zero-shot CLIP row skipped: {e}")
     zs = {n: memo_scores(lambda s, m=m, t=t: masked_marginal(m, t, wt, [x.upper() for x in s])) for n, (m, t) in mlms.items()}
     if structure:
-        if not chain: raise ValueError("--structure needs --chain (the chain of the parent structure the variants belong to)")
+        if not chain: raise ValueError("--structure needs --chain (the chain of the parent structure the variants "
+                                       "belong to)")
         parent, mpnn = read_parent(structure, chain), MPNNScorer()
         zs["zero-shot proteinmpnn"] = memo_scores(lambda s: mpnn.score(parent, chain, wt, [x.upper() for x in s])[0])
     return zs
 
-def evaluate_assay(d: RunDirs, csv, seq_col: str, label_col: str, higher_is_better: bool, towers: dict, tower: str, clip_seed: int,
+# %% ../nbs/cli.ipynb #0385ee10
+def evaluate_assay(d: RunDirs, csv, seq_col: str, label_col: str, higher_is_better: bool, towers: dict, tower: str,
+                   clip_seed: int,
                    seeds: int, prefix: str="", suffix: str="", progress: bool=True, wt=None, structure=None, chain=None,
                    zero_shot: bool=True, predict: str|None=None) -> dict:
-    "Your own assay: the leaderboard of zero-shot scorers, plain and augmented probes (notebook 04), and optionally predictions for new rows."
-    from esm2_ab_clip.affinity import csv_split, tower_features, onehot_encode, FRACTIONS
+    ("Your own assay: the leaderboard of zero-shot scorers, plain and augmented probes (notebook 04), and optionally "
+     "predictions for new rows.")
+    from esm2_ab_clip.affinity import csv_split, tower_features, FRACTIONS
     from esm2_ab_clip.zeroshot import leaderboard, best_predictor, predict_new, format_leaderboard, plot_leaderboard
     from esm2_ab_clip.affinity import residue_limit
     raw = pd.read_csv(csv)
     if seq_col in raw.columns:   # too long for a tower: refused here, where the CSV row is still known
         limit = min(residue_limit(m, t) for m, t in towers.values()) - len(prefix) - len(suffix)
         long = np.flatnonzero(raw[seq_col].astype(str).str.len() > limit)
-        if len(long): raise ValueError(f"{csv}: {len(long)} {seq_col} value(s) longer than the towers' limit ({limit} residues with the "
-                                       f"flanks), first at row {long[0] + 2} ({len(str(raw[seq_col].iloc[long[0]]))} residues)")
+        if len(long): raise ValueError(f"{csv}: {len(long)} {seq_col} value(s) longer than the towers' limit ({limit} "
+                                       f"residues with the flanks), first at row {long[0] + 2} "
+                                       f"({len(str(raw[seq_col].iloc[long[0]]))} residues)")
     split = csv_split(csv, seq_col, label_col, prefix, suffix)
     _say(f"evaluate {csv}: {split.note}; {len(split.train)} train / {len(split.valid)} valid / {len(split.test)} test")
-    feats = {**tower_features(towers, d.affinity/"embedding_cache", progress), "onehot": onehot_encode}
+    feats = tower_features(towers, d.affinity/"embedding_cache", progress, onehot=True)
     zs = zero_shot_scorers(csv, seq_col, tower, d.seed_dir(clip_seed), wt, structure, chain) if zero_shot else {}
     augment = [(f, z) for f, z in (("onehot", "zero-shot base"), ("base", "zero-shot base"), ("clip", "zero-shot clip"),
                                    ("onehot", "zero-shot proteinmpnn")) if f in feats and z in zs]
-    runs, tab, _ = leaderboard(split, feats, zs, augment, FRACTIONS, range(seeds), higher_is_better, n_boot=300, seq_col="raw", progress=progress)
-    runs.to_csv(d.affinity/"byo_runs.csv", index=False); tab.to_csv(d.affinity/"byo_table.csv", index=False)
+    runs, tab, _ = leaderboard(split, feats, zs, augment, FRACTIONS, range(seeds), higher_is_better, n_boot=300,
+                               seq_col="raw", progress=progress)
+    runs.to_csv(d.affinity/"byo_runs.csv", index=False)
+    tab.to_csv(d.affinity/"byo_table.csv", index=False)
     lb = format_leaderboard(tab)
     (d.affinity/"byo_table.md").write_text(f"{Path(csv).name}: {split.note}\n\n" + lb.to_markdown(index=False) + "\n")
     plot_leaderboard(tab, d.affinity/"byo_leaderboard.png", Path(csv).name)
     best = best_predictor(tab, 1.0)
     print(lb.to_string(index=False))
-    _say(f"evaluate {csv}: {len(runs)} runs → {d.affinity/'byo_table.md'}; best on validation at 100 % of the labels: {best}")
+    _say(f"evaluate {csv}: {len(runs)} runs → {d.affinity/'byo_table.md'}; best on validation at 100 % of the labels: "
+         f"{best}")
     res = {"byo": str(d.affinity/"byo_table.md"), "best": best}
     if predict:
         new = pd.read_csv(predict)
-        if seq_col not in new.columns: raise ValueError(f"{predict}: no column {seq_col!r}; columns are {list(new.columns)}")
+        if seq_col not in new.columns: raise ValueError(f"{predict}: no column {seq_col!r}; columns are "
+                                                        f"{list(new.columns)}")
         bad = new[seq_col].isna() | ~new[seq_col].astype(str).str.fullmatch(r"[A-Za-z]+")
-        if bad.any(): raise ValueError(f"{predict}: empty or non-letter {seq_col} at row {int(np.flatnonzero(bad)[0]) + 2}")
+        if bad.any(): raise ValueError(f"{predict}: empty or non-letter {seq_col} at row "
+                                       f"{int(np.flatnonzero(bad)[0]) + 2}")
         rows = pd.DataFrame({"raw": new[seq_col].str.upper()}).assign(sequence=lambda r: prefix + r.raw + suffix)
         p = predict_new(split, feats, zs, best, rows, higher_is_better, seq_col="raw")
         out = d.affinity/"predictions.csv"
@@ -240,20 +253,25 @@ def evaluate_assay(d: RunDirs, csv, seq_col: str, label_col: str, higher_is_bett
         res["predictions"] = str(out)
     return res
 
+# %% ../nbs/cli.ipynb #fee8149e
 def stage_evaluate(out, tower: str="antiberty", clip_seed: int=0, quick: bool=False, seeds: int=5, force: bool=False,
                    csv: str|None=None, seq_col: str="sequence", label_col: str="label", higher_is_better: bool=False,
                    prefix: str="", suffix: str="", data=None, progress: bool=True, paper: bool=False,
                    wt: str|None=None, structure: str|None=None, chain: str|None=None, zero_shot: bool=True,
                    predict: str|None=None) -> dict:
-    "Stage 4: binding-affinity probe study, base vs CLIP tower vs one-hot (notebook 03); or your own CSV (with zero-shot rows)."
-    from esm2_ab_clip.affinity import (affinity_study, tower_features, onehot_encode, plot_learning_curves, STUDIES, PAPER_STUDIES,
+    ("Stage 4: binding-affinity probe study, base vs CLIP tower vs one-hot (notebook 03); or your own CSV (with "
+     "zero-shot rows).")
+    from esm2_ab_clip.affinity import (affinity_study, tower_features, plot_learning_curves, STUDIES, PAPER_STUDIES,
                                        FRACTIONS, verdict_at)
-    d = RunDirs(Path(out)); d.affinity.mkdir(parents=True, exist_ok=True)
+    d = RunDirs(Path(out))
+    d.affinity.mkdir(parents=True, exist_ok=True)
     towers = {"base": resolve_tower(tower)}
     clip_tower = d.seed_dir(clip_seed)/"tower"
     if clip_tower.exists(): towers["clip"] = resolve_tower(str(clip_tower))
-    elif csv is None: raise FileNotFoundError(f"{clip_tower} not found: run the train stage first (esm2-ab-clip train --out {out})")
-    if csv is not None: return evaluate_assay(d, csv, seq_col, label_col, higher_is_better, towers, tower, clip_seed, seeds, prefix, suffix,
+    elif csv is None: raise FileNotFoundError(f"{clip_tower} not found: run the train stage first (esm2-ab-clip train "
+                                              f"--out {out})")
+    if csv is not None: return evaluate_assay(d, csv, seq_col, label_col, higher_is_better, towers, tower, clip_seed,
+                                              seeds, prefix, suffix,
                                               progress, wt, structure, chain, zero_shot, predict)
     from esm2_ab_clip.affinity import checkpoint_hash
     fp = fingerprint(checkpoint_hash(clip_tower), tower, quick, paper, seeds, str(data_dir(data)))
@@ -264,10 +282,11 @@ def stage_evaluate(out, tower: str="antiberty", clip_seed: int=0, quick: bool=Fa
     if why and not force: note_redo(d, "evaluate", why)
     (d.affinity/"affinity_runs.csv").unlink(missing_ok=True)   # rows of another tower must not merge into the new ones
     cache = d.affinity/"embedding_cache"
-    feats = {**tower_features(towers, cache, progress), "onehot": onehot_encode}
+    feats = tower_features(towers, cache, progress, onehot=True)
     studies = (("14H", "valid_test", "official"),) if quick else PAPER_STUDIES if paper else STUDIES
     runs, tables, notes = affinity_study(feats, d.affinity, studies, FRACTIONS, range(1 if quick else seeds),
-                                         n_boot=200 if quick else 1000, max_variants=400 if quick else None, root=data, progress=progress)
+                                         n_boot=200 if quick else 1000, max_variants=400 if quick else None, root=data,
+                                         progress=progress)
     plot_learning_curves(tables, d.affinity/"learning_curves.png")
     key = "_".join(studies[0])
     write_json({"notes": notes, "verdict_20pct": verdict_at(tables, key, 0.2)}, d.affinity/"summary.json")
@@ -277,10 +296,12 @@ def stage_evaluate(out, tower: str="antiberty", clip_seed: int=0, quick: bool=Fa
 # %% ../nbs/cli.ipynb #89689d6d
 def write_report(out) -> Path:
     "`report.md` in the run directory: split counts, exclusion reasons, CLIP retrieval metrics, affinity tables, plots."
-    d = RunDirs(Path(out)); lines = [f"# esm2-ab-clip run report", "", f"Run directory: `{d.root}`", ""]
+    d = RunDirs(Path(out))
+    lines = [f"# esm2-ab-clip run report", "", f"Run directory: `{d.root}`", ""]
     ing = json.loads((d.dataset/"ingest.json").read_text())
     excl = pd.read_parquet(d.dataset/"exclusions.parquet")
-    lines += ["## 1. Ingest (notebook 00)", "", f"Entries in {ing['n_in']}, kept {ing['n_kept']}, excluded {ing['n_excluded']}; "
+    lines += ["## 1. Ingest (notebook 00)", "",
+              f"Entries in {ing['n_in']}, kept {ing['n_kept']}, excluded {ing['n_excluded']}; "
               f"split seed {ing['seed_used']}; {ing['seconds']} s.", "",
               pd.DataFrame({"entries": ing["sizes"]}).rename_axis("split").to_markdown(), "",
               excl.groupby(["stage", "reason"]).size().rename("entries").reset_index().to_markdown(index=False), ""]
@@ -289,15 +310,18 @@ def write_report(out) -> Path:
     encoder = next((e for e in ("proteinmpnn", "esm-if1") if (d.embeddings/e).exists()), "proteinmpnn")
     emb = {s: read_store(d.embeddings, encoder, s) for s in SPLITS}
     lines += ["## 2. Structure embeddings (notebook 01)", "", f"Encoder: {encoder}.", "",
-              pd.DataFrame({s: {"entries": e.id.nunique(), "chains": int((e.status == "ok").sum()), "failed entries": int((e.status == "failed").sum())}
+              pd.DataFrame({s: {"entries": e.id.nunique(), "chains": int((e.status == "ok").sum()),
+                                "failed entries": int((e.status == "failed").sum())}
                             for s, e in emb.items()}).T.to_markdown(), ""]
     rows = []
     for sd in sorted(d.clip.glob("seed*/metrics.json")):
         m = json.loads(sd.read_text())["metrics"]
         for name, key in (("untrained", "untrained_test"), ("trained", "test")):
             rows.append({"seed": sd.parent.name, "model": name, **{k: round(m[key][k], 4) for k in
-                         ("seq2struct_top1", "struct2seq_top1", "seq2struct_mrr", "heavy_seq2struct_top1", "light_seq2struct_top1",
-                          "nanobody_seq2struct_top1", "fv_seq2struct_top1", "uniformity_struct", "erank_struct", "n", "chance_top1") if k in m[key]}})
+                         ("seq2struct_top1", "struct2seq_top1", "seq2struct_mrr", "heavy_seq2struct_top1",
+                          "light_seq2struct_top1",
+                          "nanobody_seq2struct_top1", "fv_seq2struct_top1", "uniformity_struct", "erank_struct", "n",
+                          "chance_top1") if k in m[key]}})
         recipe = json.loads(sd.read_text())["info"].get("recipe", "")
     lines += ["## 3. CLIP retrieval on the test split (notebook 02)", "", f"Recipe: `{recipe if rows else ''}`.", "",
               pd.DataFrame(rows).to_markdown(index=False), ""]
@@ -305,25 +329,33 @@ def write_report(out) -> Path:
     if (d.affinity/"affinity_tables.md").exists():
         s = json.loads((d.affinity/"summary.json").read_text()) if (d.affinity/"summary.json").exists() else {}
         lines += ["## 4. Binding affinity (notebook 03, probe mode)", "", s.get("verdict_20pct", ""), "",
-                  (d.affinity/"affinity_tables.md").read_text(), "", "![learning curves](affinity/learning_curves.png)", ""]
+                  (d.affinity/"affinity_tables.md").read_text(), "",
+                  "![learning curves](affinity/learning_curves.png)", ""]
     if (d.root/"redone.json").exists():
-        lines += ["## Redone", "", "Outputs found in this run directory that were made from other inputs, and were redone:", "",
+        lines += ["## Redone", "",
+                  "Outputs found in this run directory that were made from other inputs, and were redone:", "",
                   pd.DataFrame(json.loads((d.root/"redone.json").read_text())).to_markdown(index=False), ""]
-    p = d.root/"report.md"; p.write_text("\n".join(lines) + "\n")
+    p = d.root/"report.md"
+    p.write_text("\n".join(lines) + "\n")
     return p
 
+# %% ../nbs/cli.ipynb #8c526ab5
 def device_line() -> str:
     "Which device the stages use: the GPU torch sees (with bf16 support), else the CPU (threads, native bf16)."
     import torch
     from esm2_ab_clip.core import cpu_has_bf16
     if torch.cuda.is_available():
-        return f"cuda:0 ({torch.cuda.get_device_name(0)}, bf16 {'yes' if torch.cuda.is_bf16_supported() else 'no'}, torch {torch.__version__})"
-    return f"cpu ({torch.get_num_threads()} threads, native bf16 {'yes' if cpu_has_bf16() else 'no'}, torch {torch.__version__}, no GPU visible)"
+        return (f"cuda:0 ({torch.cuda.get_device_name(0)}, bf16 {'yes' if torch.cuda.is_bf16_supported() else 'no'}, "
+                f"torch {torch.__version__})")
+    return (f"cpu ({torch.get_num_threads()} threads, native bf16 {'yes' if cpu_has_bf16() else 'no'}, torch "
+            f"{torch.__version__}, no GPU visible)")
 
+# %% ../nbs/cli.ipynb #6d19deb4
 def run_all(out, quick: bool=False, paper: bool=False, force: bool=False, data=None, tower: str|None=None,
             max_structures: int|None=None, epochs: float|None=None, seeds: str|None=None, progress: bool=True,
             esmif1_checkpoint: str|None=None, recipe: str|None=None) -> Path:
-    "ingest → embed → train → evaluate → report; `paper=True` uses ESM2-8M, ESM-IF1, human antibodies and biotransfer's 14H/14L splits."
+    ("ingest → embed → train → evaluate → report; `paper=True` uses ESM2-8M, ESM-IF1, human antibodies and "
+     "biotransfer's 14H/14L splits.")
     t0 = time.time()
     _say(f"device: {device_line()}")
     if paper:
@@ -336,7 +368,8 @@ def run_all(out, quick: bool=False, paper: bool=False, force: bool=False, data=N
     ms = max_structures if max_structures is not None else (120 if quick else 0)
     stage_ingest(out, data, max_structures=ms, species="homo sapiens" if paper else None, force=force)
     stage_embed(out, encoder, force=force, esmif1_checkpoint=esmif1_checkpoint, progress=progress)
-    stage_train(out, tower, seeds or ("0" if quick else "0,1,2"), epochs if epochs is not None else (1 if quick else None), encoder=encoder,
+    stage_train(out, tower, seeds or ("0" if quick else "0,1,2"),
+                epochs if epochs is not None else (1 if quick else None), encoder=encoder,
                 force=force, progress=progress, recipe=recipe)
     stage_evaluate(out, tower, quick=quick, force=force, data=data, progress=progress, paper=paper)
     p = write_report(out)
@@ -356,6 +389,7 @@ def ingest_cli(out: str="runs/demo", # run directory
     "Stage 1: SAbDab structures → ProteinFlow filters → MMseqs2 CDR clusters → train/valid/test."
     stage_ingest(out, data, max_structures, seed, resolution, species, not no_nanobodies, force)
 
+# %% ../nbs/cli.ipynb #dc1d3a72
 @call_parse
 def embed_cli(out: str="runs/demo", # run directory (reads ingest/, writes embeddings/)
               encoder: str="proteinmpnn", # structure encoder: proteinmpnn (offline default) or esm-if1
@@ -365,9 +399,11 @@ def embed_cli(out: str="runs/demo", # run directory (reads ingest/, writes embed
     "Stage 2: frozen inverse-folding embeddings of every chain, resumable."
     stage_embed(out, encoder, chunk_size, force, esmif1_checkpoint)
 
+# %% ../nbs/cli.ipynb #77655498
 @call_parse
 def train_cli(out: str="runs/demo", # run directory (reads ingest/ and embeddings/, writes clip/seed*/)
-              tower: str="antiberty", # sequence tower: antiberty, an ESM2 hub id or folder (e.g. facebook/esm2_t6_8M_UR50D), tiny-bert
+              # sequence tower: antiberty, an ESM2 hub id or folder (e.g. facebook/esm2_t6_8M_UR50D), tiny-bert
+              tower: str="antiberty",
               seeds: str="0,1,2", # comma-separated seeds, one model each
               recipe: str=None, # a recipe of notebook 02 (`esm2_ab_clip.clip.RECIPES`); default: the best on valid
               epochs: float=None, # override the recipe's training epochs
@@ -379,10 +415,13 @@ def train_cli(out: str="runs/demo", # run directory (reads ingest/ and embedding
               struct_pooling: str=None, # override the structure pooling: mean or cdr
               precision: str="auto", # training precision: auto (bf16 where native), fp32 or bf16
               force: store_true=False): # retrain seeds that already have a model
-    "Stage 3: CLIP training of the sequence tower against the structure embeddings (under torchrun: DDP, global negatives)."
-    stage_train(out, tower, seeds, epochs, batch_size, force=force, recipe=recipe, lr=lr, head_lr=head_lr, train_layers=train_layers,
+    ("Stage 3: CLIP training of the sequence tower against the structure embeddings (under torchrun: DDP, global "
+     "negatives).")
+    stage_train(out, tower, seeds, epochs, batch_size, force=force, recipe=recipe, lr=lr, head_lr=head_lr,
+                train_layers=train_layers,
                 residue_weight=residue_weight, struct_pooling=struct_pooling, precision=precision)
 
+# %% ../nbs/cli.ipynb #346722ed
 @call_parse
 def evaluate_cli(out: str="runs/demo", # run directory (reads clip/seed*/tower, writes affinity/)
                  tower: str="antiberty", # the base tower the CLIP tower started from
@@ -396,32 +435,44 @@ def evaluate_cli(out: str="runs/demo", # run directory (reads clip/seed*/tower, 
                  prefix: str="", # --csv: N-terminal flank added to every sequence
                  suffix: str="", # --csv: C-terminal flank (or linker + light chain) added to every sequence
                  data: str=None, # data directory
-                 paper: store_true=False, # biotransfer's train/valid/test split of 14H and 14L (the train CSVs are downloaded)
-                 wt: str=None, # --csv: the wild type for the zero-shot rows (default: the consensus of the CSV's sequences)
+                 # biotransfer's train/valid/test split of 14H and 14L (the train CSVs are downloaded)
+                 paper: store_true=False,
+                 # --csv: the wild type for the zero-shot rows (default: the consensus of the CSV's sequences)
+                 wt: str=None,
                  structure: str=None, # --csv: the parent structure (PDB) for a ProteinMPNN zero-shot row
                  chain: str=None, # --csv --structure: its chain the variants belong to
                  no_zero_shot: store_true=False, # --csv: probe rows only
-                 predict: str=None, # --csv: a CSV of unlabelled variants (same --seq_col) scored by the best predictor on validation
+                 # --csv: a CSV of unlabelled variants (same --seq_col) scored by the best predictor on validation
+                 predict: str=None,
                  force: store_true=False): # redo even when the outputs exist
-    "Stage 4: binding-affinity evaluation (probe mode): base vs CLIP tower vs one-hot, or your own CSV (with zero-shot rows)."
-    r = stage_evaluate(out, tower, clip_seed, quick, seeds, force, csv, seq_col, label_col, higher_is_better, prefix, suffix, data,
+    ("Stage 4: binding-affinity evaluation (probe mode): base vs CLIP tower vs one-hot, or your own CSV (with "
+     "zero-shot rows).")
+    r = stage_evaluate(out, tower, clip_seed, quick, seeds, force, csv, seq_col, label_col, higher_is_better, prefix,
+                       suffix, data,
                        paper=paper, wt=wt, structure=structure, chain=chain, zero_shot=not no_zero_shot, predict=predict)
     if "verdict" in r: print(r["verdict"])
 
+# %% ../nbs/cli.ipynb #07a4449c
 @call_parse
 def fetch_cli(data: str=None, # data directory to fill (default: $ESM2_AB_CLIP_DATA, else the repo's data/)
               paper: store_true=False, # also what --paper needs: the 14H/14L train CSVs, ESM-IF1 and ESM2-8M
               retries: int=3, # attempts per download (a dropped connection resumes)
-              into_existing: store_true=False, # allow adding files to a data directory that holds files fetch did not put there
+              # allow adding files to a data directory that holds files fetch did not put there
+              into_existing: store_true=False,
               no_progress: store_true=False): # no progress bars
-    "Download what the study needs (SAbDab, the 14H/14L CSVs; --paper: the models) into the data directory, verified and resumable."
+    ("Download what the study needs (SAbDab, the 14H/14L CSVs; --paper: the models) into the data directory, verified "
+     "and resumable.")
     from esm2_ab_clip.fetch import fetch
     fetch("paper" if paper else "default", data, retries, not no_progress, into_existing, say=_say)
 
+# %% ../nbs/cli.ipynb #e95e9ac7
 @call_parse
 def run_cli(out: str="runs/demo", # run directory
-            quick: store_true=False, # 120 structures, 1 epoch, 1 seed, probe mode on a 14H subsample: a few minutes on 2 CPUs
-            paper: store_true=False, # the paper's set-up: ESM2-8M, ESM-IF1, human SAbDab entries, biotransfer's 14H/14L CSVs (downloaded); fails fast when missing
+            # 120 structures, 1 epoch, 1 seed, probe mode on a 14H subsample: a few minutes on 2 CPUs
+            quick: store_true=False,
+            # the paper's set-up: ESM2-8M, ESM-IF1, human SAbDab entries, biotransfer's 14H/14L CSVs (downloaded);
+            # fails fast when missing
+            paper: store_true=False,
             tower: str=None, # override the sequence tower (default antiberty)
             max_structures: int=None, # override the number of structures (0: all)
             epochs: float=None, # override the CLIP epochs
@@ -431,27 +482,33 @@ def run_cli(out: str="runs/demo", # run directory
             recipe: str=None, # CLIP recipe (default: the best on valid in notebook 02)
             force: store_true=False): # redo every stage
     "The whole study: ingest → embed → train → evaluate, then report.md and plots in the run directory."
-    run_all(out, quick, paper, force, data, tower, max_structures, epochs, seeds, esmif1_checkpoint=esmif1_checkpoint, recipe=recipe)
+    run_all(out, quick, paper, force, data, tower, max_structures, epochs, seeds, esmif1_checkpoint=esmif1_checkpoint,
+            recipe=recipe)
 
+# %% ../nbs/cli.ipynb #0f682299
 @call_parse
 def score_cli(csv: str=None, # CSV of variants (required)
               output: str=None, # output CSV (default: <output folder>/scores/<csv name>.scores.csv)
               seq_col: str="sequence", # the variant sequence column
               wt: str=None, # the wild-type sequence (or --wt_col)
               wt_col: str=None, # a column holding each row's wild type
-              scorer: str="antiberty", # comma-separated: antiberty, proteinmpnn, esmif1, a hub id, a tower folder, a CLIP run (RUN/clip/seed0)
+              # comma-separated: antiberty, proteinmpnn, esmif1, a hub id, a tower folder, a CLIP run (RUN/clip/seed0)
+              scorer: str="antiberty",
               structure: str=None, # parent structure (PDB, optionally gzipped), for proteinmpnn / esmif1
               chain: str=None, # the parent structure's chain the variants belong to
               esmif1_checkpoint: str=None): # local ESM-IF1 .pt (default: the torch hub cache)
     "Zero-shot variant scores: masked-LM log-odds and structure-conditioned log-likelihoods, one column per scorer."
     from esm2_ab_clip.zeroshot import score_csv
     if not csv: raise ValueError("score needs --csv FILE (a CSV of variant sequences) and --wt or --wt_col")
-    df = score_csv(csv, seq_col, wt, wt_col, [s.strip() for s in scorer.split(",") if s.strip()], structure, chain, esmif1_checkpoint)
+    df = score_csv(csv, seq_col, wt, wt_col, [s.strip() for s in scorer.split(",") if s.strip()], structure, chain,
+                   esmif1_checkpoint)
     out = Path(output) if output else output_dir()/"scores"/f"{Path(csv).stem}.scores.csv"
     if out.suffix.lower() != ".csv": raise ValueError(f"--output {out}: score writes CSV; give a name ending in .csv")
-    out.parent.mkdir(parents=True, exist_ok=True); df.to_csv(out, index=False)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    df.to_csv(out, index=False)
     _say(f"score: {len(df)} variants × {len([c for c in df.columns if c.startswith('zs_')])} scorer(s) → {out}")
 
+# %% ../nbs/cli.ipynb #1eb242d3
 @call_parse
 def embed_seqs_cli(input: str=None, # FASTA file, or CSV with a sequence column (required)
                    output: str=None, # .parquet (id, vector) or .npy (required)
@@ -459,9 +516,11 @@ def embed_seqs_cli(input: str=None, # FASTA file, or CSV with a sequence column 
                    seq_col: str="sequence", # CSV: the sequence column
                    id_col: str=None, # CSV: an id column (default: row number)
                    batch_size: int=64, # sequences per forward pass
-                   truncate: store_true=False): # embed the first residues of sequences longer than the tower's limit (else an error)
+                   # embed the first residues of sequences longer than the tower's limit (else an error)
+                   truncate: store_true=False):
     "Write mean-pooled tower embeddings of your sequences."
-    if not input or not output: raise ValueError("embed-seqs needs --input FILE (FASTA or CSV) and --output FILE (.parquet or .npy)")
+    if not input or not output: raise ValueError("embed-seqs needs --input FILE (FASTA or CSV) and --output FILE "
+                                                 "(.parquet or .npy)")
     write_sequence_embeddings(input, output, tower, seq_col, id_col, batch_size, truncate)
 
 # %% ../nbs/cli.ipynb #4ea0df33
@@ -470,52 +529,67 @@ def read_sequences(path: str|os.PathLike, seq_col: str="sequence", id_col: str|N
     path = Path(path)
     if path.suffix.lower() in (".fa", ".fasta", ".faa"):
         from Bio import SeqIO
-        if not path.read_text().lstrip().startswith(">"): raise ValueError(f"{path}: sequence before the first '>' header")
+        if not path.read_text().lstrip().startswith(">"): raise ValueError(f"{path}: sequence before the first '>' "
+                                                                           "header")
         recs = list(SeqIO.parse(path, "fasta"))
         df = pd.DataFrame({"id": [r.id or f"seq{i}" for i, r in enumerate(recs)], "sequence": [str(r.seq) for r in recs]})
     else:
         raw = pd.read_csv(path)
-        if seq_col not in raw.columns: raise ValueError(f"{path}: no column {seq_col!r}; columns are {list(raw.columns)} (use --seq_col)")
-        df = pd.DataFrame({"id": raw[id_col].astype(str) if id_col else [str(i) for i in range(len(raw))], "sequence": raw[seq_col]})
+        if seq_col not in raw.columns: raise ValueError(f"{path}: no column {seq_col!r}; columns are "
+                                                        f"{list(raw.columns)} (use --seq_col)")
+        df = pd.DataFrame({"id": raw[id_col].astype(str) if id_col else [str(i) for i in range(len(raw))],
+                           "sequence": raw[seq_col]})
     df["sequence"] = df.sequence.where(df.sequence.isna(), df.sequence.astype(str).str.strip().str.upper())
     check_sequences(df.sequence, [f"id {x!r}" for x in df.id], where=str(path))
     dup = df.id[df.id.duplicated()].unique().tolist()
-    if dup: raise ValueError(f"{path}: {len(dup)} id(s) used more than once, e.g. {dup[:3]}: make the ids unique (outputs are keyed by id)")
+    if dup: raise ValueError(f"{path}: {len(dup)} id(s) used more than once, e.g. {dup[:3]}: make the ids unique "
+                             "(outputs are keyed by id)")
     return df
 
-def write_sequence_embeddings(input, output, tower: str="antiberty", seq_col: str="sequence", id_col=None, batch_size: int=64,
+# %% ../nbs/cli.ipynb #3f039c18
+def write_sequence_embeddings(input, output, tower: str="antiberty", seq_col: str="sequence", id_col=None,
+                              batch_size: int=64,
                               truncate: bool=False) -> Path:
     "Embed the sequences of a FASTA/CSV with a tower (name or folder) and write them."
     from esm2_ab_clip.affinity import embed_sequences, residue_limit
     if Path(output).suffix.lower() not in (".parquet", ".npy"):
-        raise ValueError(f"--output {output}: embed-seqs writes .parquet (id, vector) or .npy (N x D); give one of those extensions")
+        raise ValueError(f"--output {output}: embed-seqs writes .parquet (id, vector) or .npy (N x D); give one of "
+                         "those extensions")
     df = read_sequences(input, seq_col, id_col)
     model, tok = resolve_tower(tower)
-    limit = residue_limit(model, tok); long = df[df.sequence.str.len() > limit]
+    limit = residue_limit(model, tok)
+    long = df[df.sequence.str.len() > limit]
     if len(long) and not truncate:
-        raise ValueError(f"{input}: {len(long)} sequence(s) longer than the tower's limit of {limit} residues, first id "
-                         f"{long.id.iloc[0]!r} ({len(long.sequence.iloc[0])} residues): shorten them, or pass --truncate")
+        raise ValueError(f"{input}: {len(long)} sequence(s) longer than the tower's limit of {limit} residues, first "
+                         f"id {long.id.iloc[0]!r} ({len(long.sequence.iloc[0])} residues): shorten them, or pass "
+                         "--truncate")
     X = embed_sequences(model, tok, df.sequence.tolist(), batch_size, truncate=truncate)
-    output = Path(output); output.parent.mkdir(parents=True, exist_ok=True)
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
     if output.suffix == ".npy": np.save(output, X)
     else: df.assign(vector=list(X)).to_parquet(output, index=False)
     _say(f"embed-seqs: {len(df)} sequences × {X.shape[1]} → {output}")
     return output
 
-COMMANDS = {"fetch": fetch_cli, "ingest": ingest_cli, "embed": embed_cli, "train": train_cli, "evaluate": evaluate_cli, "run": run_cli, "score": score_cli,
+# %% ../nbs/cli.ipynb #57f2edf7
+COMMANDS = {"fetch": fetch_cli, "ingest": ingest_cli, "embed": embed_cli, "train": train_cli, "evaluate": evaluate_cli,
+            "run": run_cli, "score": score_cli,
             "embed-seqs": embed_seqs_cli}
 
 def main():
     "Entry point of the `esm2-ab-clip` command."
     if len(sys.argv) < 2 or sys.argv[1] in ("-h", "--help") or sys.argv[1] not in COMMANDS:
-        print("usage: esm2-ab-clip {" + ",".join(COMMANDS) + "} [options]   (esm2-ab-clip COMMAND --help for the options)\n")
+        print("usage: esm2-ab-clip {" + ",".join(COMMANDS) + "} [options]   (esm2-ab-clip COMMAND --help for the "
+                                                             "options)\n")
         for k, f in COMMANDS.items(): print(f"  {k:11s} {(f.__doc__ or '').strip()}")
         sys.exit(0 if len(sys.argv) >= 2 and sys.argv[1] in ("-h", "--help") else 2)
     from fastcore.script import anno_parser
     cmd, argv = sys.argv[1], sys.argv[2:]
     f = getattr(COMMANDS[cmd], "__wrapped__", COMMANDS[cmd])
     args = vars(anno_parser(f, prog=f"esm2-ab-clip {cmd}").parse_args(argv))
-    args.pop("pdb", None); args.pop("xtra", None)
+    args.pop("pdb", None)
+    args.pop("xtra", None)
     try: f(**args)
     except (FileNotFoundError, ValueError, OSError) as e:  # bad input: one clear line, no traceback
-        print(f"esm2-ab-clip {cmd}: error: {e}", file=sys.stderr); sys.exit(1)
+        print(f"esm2-ab-clip {cmd}: error: {e}", file=sys.stderr)
+        sys.exit(1)

@@ -13,11 +13,13 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 import transformers
-from transformers import (AutoConfig, AutoModel, AutoModelForMaskedLM, AutoTokenizer, BertConfig, BertForMaskedLM, BertModel,
-                          EsmConfig, EsmTokenizer, PretrainedConfig, PreTrainedModel, PreTrainedTokenizerFast, Trainer, TrainingArguments, TrainerCallback)
+from transformers import (AutoConfig, AutoModel, AutoModelForMaskedLM, AutoTokenizer, BertConfig,
+                          BertForMaskedLM, BertModel,
+                          EsmConfig, EsmTokenizer, PretrainedConfig, PreTrainedModel, PreTrainedTokenizerFast, Trainer,
+                          TrainingArguments, TrainerCallback)
 from transformers.utils import ModelOutput
 from tqdm.auto import tqdm
-from .core import output_dir, write_json, set_seed, resolve_precision, training_precision
+from .core import write_json, set_seed, resolve_precision, training_precision, RunDirs
 from .sabdab import load_manifest, SPLITS
 from .structure import load_embeddings, masked_mean, state_dict_sha256
 
@@ -42,9 +44,11 @@ def antiberty_dir() -> Path:
     "Folder of the AntiBERTy weights and vocabulary inside the `antiberty` package."
     import importlib.util
     spec = importlib.util.find_spec("antiberty")
-    if spec is None: raise ImportError("antiberty is not installed: `pip install --no-deps antiberty==0.1.3` (it carries the weights)")
+    if spec is None: raise ImportError("antiberty is not installed: `pip install --no-deps antiberty==0.1.3` (it "
+                                       "carries the weights)")
     return Path(spec.origin).parent/"trained_models"
 
+# %% ../nbs/02_clip.ipynb #5e219338
 def char_tokenizer(vocab: list[str], # tokens, index = id; must contain [PAD] [UNK] [CLS] [SEP] [MASK]
                   ) -> PreTrainedTokenizerFast:
     "A fast tokenizer that reads one residue per token and wraps each sequence in [CLS] … [SEP]."
@@ -57,44 +61,57 @@ def char_tokenizer(vocab: list[str], # tokens, index = id; must contain [PAD] [U
     return PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]",
                                    sep_token="[SEP]", mask_token="[MASK]", model_max_length=512)
 
+# %% ../nbs/02_clip.ipynb #0d8012d4
 def load_antiberty(mlm: bool=False, # also load the masked-LM head (a `BertForMaskedLM`)
                   ) -> tuple[BertModel|BertForMaskedLM, PreTrainedTokenizerFast]:
-    "AntiBERTy's weights in a `transformers.BertModel` (no pooler), or with its masked-LM head, and its character-level tokenizer."
+    ("AntiBERTy's weights in a `transformers.BertModel` (no pooler), or with its masked-LM head, and its "
+     "character-level tokenizer.")
     d = antiberty_dir()
     cfg = json.loads((d/"AntiBERTy_md_smooth"/"config.json").read_text())
-    cfg = BertConfig(**{k: v for k, v in cfg.items() if k not in ("architectures", "_name_or_path", "transformers_version", "gradient_checkpointing")})
+    cfg = BertConfig(**{k: v for k, v in cfg.items() if k not in ("architectures", "_name_or_path",
+                                                                  "transformers_version", "gradient_checkpointing")})
     model = BertForMaskedLM(cfg) if mlm else BertModel(cfg, add_pooling_layer=False)
     sd = torch.load(d/"AntiBERTy_md_smooth"/"pytorch_model.bin", map_location="cpu", weights_only=True)
     keep = lambda k: (k.startswith("bert.") and not k.startswith("bert.pooler")) or (mlm and k.startswith("cls.predictions."))
-    sd = {(k if mlm else k.removeprefix("bert.")): v for k, v in sd.items() if keep(k)}  # the species/chain/graft heads are dropped
+    # the species/chain/graft heads are dropped
+    sd = {(k if mlm else k.removeprefix("bert.")): v for k, v in sd.items() if keep(k)}
     missing, unexpected = model.load_state_dict(sd, strict=False)
     missing = [k for k in missing if not k.endswith("position_ids")]
     if missing or [k for k in unexpected if not k.endswith("position_ids")]:
-        raise RuntimeError(f"AntiBERTy weights do not fit {type(model).__name__}: missing {missing}, unexpected {unexpected}")
+        raise RuntimeError(f"AntiBERTy weights do not fit {type(model).__name__}: missing {missing}, unexpected "
+                           f"{unexpected}")
     model.config.name_or_path = "antiberty==0.1.3"
     return model.eval(), char_tokenizer((d/"vocab.txt").read_text().split())
 
 # %% ../nbs/02_clip.ipynb #c448093d
-ESM_VOCAB = ["<cls>", "<pad>", "<eos>", "<unk>", "L", "A", "G", "V", "S", "E", "R", "T", "I", "D", "P", "K", "Q", "N", "F",
+ESM_VOCAB = ["<cls>", "<pad>", "<eos>", "<unk>", "L", "A", "G", "V", "S", "E", "R", "T", "I", "D", "P", "K",
+             "Q", "N", "F",
              "Y", "M", "H", "W", "C", "X", "B", "U", "Z", "O", ".", "-", "<null_1>", "<mask>"]
 
 def esm_tokenizer() -> EsmTokenizer:
     "ESM2's tokenizer (the 33-token vocabulary of every ESM2 size), built locally."
     import tempfile
-    d = Path(tempfile.mkdtemp()); (d/"vocab.txt").write_text("\n".join(ESM_VOCAB) + "\n")
+    d = Path(tempfile.mkdtemp())
+    (d/"vocab.txt").write_text("\n".join(ESM_VOCAB) + "\n")
     return EsmTokenizer(str(d/"vocab.txt"))
 
+# %% ../nbs/02_clip.ipynb #aba5546b
 def tiny_tower(kind: str="esm", # "esm" (ESM2 architecture) or "bert" (AntiBERTy's)
                hidden: int=32, layers: int=2, heads: int=2, seed: int=0,
                mlm: bool=False, # with a (random) masked-LM head: `EsmForMaskedLM` / `BertForMaskedLM`
-               intermediate: int|None=None): # feed-forward width (default 2 × hidden; ESM2-8M: hidden 320, 6 layers, 20 heads, 1280)
-    "A randomly initialised tower of the real architecture (small by default), with its real tokenizer, for tests and benches."
+               # feed-forward width (default 2 × hidden; ESM2-8M: hidden 320, 6 layers, 20 heads, 1280)
+               intermediate: int|None=None):
+    ("A randomly initialised tower of the real architecture (small by default), with its real tokenizer, for tests and "
+     "benches.")
     set_seed(seed)
     if kind == "esm":
         tok = esm_tokenizer()
-        cfg = EsmConfig(vocab_size=len(ESM_VOCAB), hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads,
-                        intermediate_size=intermediate or hidden * 2, max_position_embeddings=1026, pad_token_id=tok.pad_token_id,
-                        mask_token_id=tok.mask_token_id, position_embedding_type="rotary", token_dropout=True, emb_layer_norm_before=False)
+        cfg = EsmConfig(vocab_size=len(ESM_VOCAB), hidden_size=hidden, num_hidden_layers=layers,
+                        num_attention_heads=heads,
+                        intermediate_size=intermediate or hidden * 2, max_position_embeddings=1026,
+                        pad_token_id=tok.pad_token_id,
+                        mask_token_id=tok.mask_token_id, position_embedding_type="rotary", token_dropout=True,
+                        emb_layer_norm_before=False)
     elif kind == "bert":
         tok = char_tokenizer((antiberty_dir()/"vocab.txt").read_text().split())
         cfg = BertConfig(vocab_size=25, hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads,
@@ -103,14 +120,17 @@ def tiny_tower(kind: str="esm", # "esm" (ESM2 architecture) or "bert" (AntiBERTy
     model = AutoModelForMaskedLM.from_config(cfg) if mlm else AutoModel.from_config(cfg, add_pooling_layer=False)
     return model.eval(), tok
 
+# %% ../nbs/02_clip.ipynb #6fd9bafb
 def _offline_hint(name: str, e: Exception) -> OSError:
-    return OSError(f"could not load the sequence tower {name!r} ({e.__class__.__name__}). Offline, the weights must be in the "
-                   f"Hugging Face cache ({os.environ.get('HF_HOME', '~/.cache/huggingface')}) or a local folder: on a machine with "
-                   f"internet run `huggingface-cli download {name}` (or `AutoModel.from_pretrained('{name}').save_pretrained(DIR)` "
+    return OSError(f"could not load the sequence tower {name!r} ({e.__class__.__name__}). Offline, the weights must "
+                   f"be in the Hugging Face cache ({os.environ.get('HF_HOME', '~/.cache/huggingface')}) or a local "
+                   f"folder: on a machine with internet run `huggingface-cli download {name}` (or "
+                   f"`AutoModel.from_pretrained('{name}').save_pretrained(DIR)` "
                    f"and the same for the tokenizer), then pass the cache name or DIR.")
 
 def load_tower(name: str="antiberty", # "antiberty", a hub id (e.g. facebook/esm2_t6_8M_UR50D) or a local folder
-               mlm: bool=False, # with its masked-LM head (`AutoModelForMaskedLM`); a checkpoint without one gives the plain tower and a warning
+               # with its masked-LM head (`AutoModelForMaskedLM`); a checkpoint without one gives the plain tower and a warning
+               mlm: bool=False,
               ):
     "A pretrained sequence tower and its tokenizer, by name or path."
     if name == "antiberty": return load_antiberty(mlm)
@@ -119,7 +139,8 @@ def load_tower(name: str="antiberty", # "antiberty", a hub id (e.g. facebook/esm
         if mlm:
             model, info = AutoModelForMaskedLM.from_pretrained(name, output_loading_info=True)
             if not [k for k in info["missing_keys"] if not k.endswith("position_ids")]: return model.eval(), tok
-            warnings.warn(f"{name} has no masked-LM head (missing {sorted(info['missing_keys'])[:3]} …): the plain tower is used")
+            warnings.warn(f"{name} has no masked-LM head (missing {sorted(info['missing_keys'])[:3]} …): the plain "
+                          "tower is used")
         model = AutoModel.from_pretrained(name, add_pooling_layer=False)
     except OSError as e: raise _offline_hint(name, e) from None
     return model.eval(), tok
@@ -135,6 +156,7 @@ def residue_mask(input_ids: torch.Tensor, # B x T token ids
     special = torch.isin(input_ids, torch.as_tensor(special_ids, device=input_ids.device))
     return attention_mask.bool() & ~special
 
+# %% ../nbs/02_clip.ipynb #6f6fa559
 def pool_hidden(hidden: torch.Tensor, # B x T x H last hidden states
                 input_ids: torch.Tensor, attention_mask: torch.Tensor, special_ids: list[int],
                 pooling: str="mean", # "mean" over residue tokens, or "cls" (the first token)
@@ -147,23 +169,29 @@ def pool_hidden(hidden: torch.Tensor, # B x T x H last hidden states
 # %% ../nbs/02_clip.ipynb #114b4bca
 def residue_token_mask(attention_mask: torch.Tensor, # B x T, 1 for real tokens
                       ) -> torch.Tensor:  # B x T, 1 for residue tokens
-    "Residue tokens of one-token-per-residue tokenizers that wrap each sequence as [CLS] … [SEP]: every attended token but the first and the last."
+    ("Residue tokens of one-token-per-residue tokenizers that wrap each sequence as [CLS] … [SEP]: every attended "
+     "token but the first and the last.")
     m = attention_mask.bool().clone()
     n = attention_mask.sum(1)
     rows = torch.arange(len(m), device=m.device)
-    m[:, 0] = False; m[rows, (n - 1).clamp_min(0)] = False
+    m[:, 0] = False
+    m[rows, (n - 1).clamp_min(0)] = False
     return m
 
+# %% ../nbs/02_clip.ipynb #cc9feca7
 def check_per_residue(tokenizer, seqs: list[str]) -> None:
     "Raise when the tokenizer does not give exactly one token per residue plus two special tokens."
     for s in seqs:
         n = len(tokenizer(s)["input_ids"])
         if n != len(s) + 2:
-            raise ValueError(f"the tokenizer gives {n} tokens for a sequence of {len(s)} residues ({s[:20]}…); residue alignment "
-                             "needs one token per residue wrapped in two special tokens (AntiBERTy's and ESM2's tokenizers are)")
+            raise ValueError(f"the tokenizer gives {n} tokens for a sequence of {len(s)} residues ({s[:20]}…); "
+                             "residue alignment needs one token per residue wrapped in two special tokens "
+                             "(AntiBERTy's and ESM2's tokenizers are)")
 
+# %% ../nbs/02_clip.ipynb #cd5d0102
 def n_layers(tower) -> int: return len(tower.encoder.layer)
 
+# %% ../nbs/02_clip.ipynb #7561a2d8
 class _StopForward(Exception): "Raised by a hook to end a forward pass at a given layer."
 
 @torch.no_grad()
@@ -182,20 +210,24 @@ def forward_with_states(tower, input_ids: torch.Tensor, attention_mask: torch.Te
     finally: hook.remove()
     return last, seen["h"]
 
+# %% ../nbs/02_clip.ipynb #3206bd4b
 @torch.no_grad()
 def hidden_at(tower, input_ids: torch.Tensor, attention_mask: torch.Tensor, # B x T each
               start: int, # 0: the embedding output; i: the output of layer i (before any final layer norm)
              ) -> torch.Tensor:  # B x T x H
-    "The hidden states entering layer `start` (what the frozen bottom of a partly frozen tower produces); runs only that bottom."
+    ("The hidden states entering layer `start` (what the frozen bottom of a partly frozen tower produces); runs only "
+     "that bottom.")
     if start < n_layers(tower): return forward_with_states(tower, input_ids, attention_mask, start, full=False)[1]
     return tower(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True).hidden_states[start]
 
+# %% ../nbs/02_clip.ipynb #6d745104
 def run_top_layers(tower, hidden: torch.Tensor, # B x T x H states entering layer `start` (`hidden_at`)
                    attention_mask: torch.Tensor, # B x T
                    start: int, # first layer to run
                   ) -> torch.Tensor:  # B x T x H last hidden states
     "Run layers `start`… of a BERT or ESM tower (and ESM's final layer norm) on cached states of its frozen bottom."
-    mask = tower._create_attention_masks(attention_mask=attention_mask, encoder_attention_mask=None, embedding_output=hidden,
+    mask = tower._create_attention_masks(attention_mask=attention_mask, encoder_attention_mask=None,
+                                         embedding_output=hidden,
                                          encoder_hidden_states=None, cache=None)[0]
     kw = {}
     if getattr(tower, "rotary_embeddings", None) is not None and getattr(tower.config, "position_embedding_type", "") == "rotary":
@@ -207,6 +239,7 @@ def run_top_layers(tower, hidden: torch.Tensor, # B x T x H states entering laye
     norm = getattr(tower.encoder, "emb_layer_norm_after", None)
     return norm(hidden) if norm is not None else hidden
 
+# %% ../nbs/02_clip.ipynb #719c4802
 def freeze_bottom(tower, train_layers: int|None, # top layers left trainable; None: all (and the embeddings)
                  ) -> int:
     "Freeze the embeddings and every layer below the top `train_layers`; return the index of the first trainable layer."
@@ -217,21 +250,26 @@ def freeze_bottom(tower, train_layers: int|None, # top layers left trainable; No
     start = n - max(train_layers, 0)
     for name, p in tower.named_parameters():
         k = name.split(".")
-        trainable = (k[0] == "encoder" and k[1] == "layer" and int(k[2]) >= start) or (k[0] == "encoder" and k[1] == "emb_layer_norm_after" and train_layers > 0)
+        top_layer = k[0] == "encoder" and k[1] == "layer" and int(k[2]) >= start
+        final_norm = k[0] == "encoder" and k[1] == "emb_layer_norm_after" and train_layers > 0
+        trainable = top_layer or final_norm
         p.requires_grad_(trainable)
     return start
 
 # %% ../nbs/02_clip.ipynb #20c0572d
 _ARCH_KEYS = ("model_type", "hidden_size", "num_attention_heads", "intermediate_size", "hidden_act", "layer_norm_eps",
-              "position_embedding_type", "token_dropout", "mask_token_id", "emb_layer_norm_before", "max_position_embeddings")
+              "position_embedding_type", "token_dropout", "mask_token_id", "emb_layer_norm_before",
+              "max_position_embeddings")
 
 def same_weights(a: nn.Module, b: nn.Module) -> bool:
     "Whether two modules hold bit-identical parameters and buffers under the same names."
     sa, sb = a.state_dict(), b.state_dict()
     return sa.keys() == sb.keys() and all(sa[k].shape == sb[k].shape and torch.equal(sa[k], sb[k].to(sa[k].device)) for k in sa)
 
+# %% ../nbs/02_clip.ipynb #84470378
 def shared_bottom(a, b) -> int:
-    "How many bottom layers two towers of one architecture share bit for bit (0 when the embeddings or architectures differ)."
+    ("How many bottom layers two towers of one architecture share bit for bit (0 when the embeddings or architectures "
+     "differ).")
     if type(a) is not type(b) or not hasattr(a, "encoder") or not hasattr(a.encoder, "layer"): return 0
     if any(getattr(a.config, k, None) != getattr(b.config, k, None) for k in _ARCH_KEYS): return 0
     if not same_weights(a.embeddings, b.embeddings): return 0
@@ -241,12 +279,13 @@ def shared_bottom(a, b) -> int:
         n += 1
     return n
 
-
 # %% ../nbs/02_clip.ipynb #1555b1ae
 _GATHER_GROUP = {}
 
 def _gather_group():
-    "A process group of its own for the embedding gathers, so that their backward collectives never interleave with DDP's gradient all-reduces on the default group (seen here: with gloo that interleaving silently corrupted the gradients)."
+    ("A process group of its own for the embedding gathers, so that their backward collectives never interleave with "
+     "DDP's gradient all-reduces on the default group (seen here: with gloo that interleaving silently corrupted the "
+     "gradients).")
     import torch.distributed as dist
     key = (id(dist.group.WORLD), dist.get_world_size())
     if key not in _GATHER_GROUP: _GATHER_GROUP[key] = dist.new_group(list(range(dist.get_world_size())))
@@ -268,10 +307,12 @@ def distributed_world() -> tuple[int, int]:
     import torch.distributed as dist
     return (dist.get_rank(), dist.get_world_size()) if dist.is_available() and dist.is_initialized() else (0, 1)
 
+# %% ../nbs/02_clip.ipynb #b8e0f709
 def clip_loss(seq: torch.Tensor, # B x P normalised sequence embeddings (this rank's)
               struct: torch.Tensor, # B x P normalised structure embeddings (this rank's)
               logit_scale: torch.Tensor, # scalar, log of the inverse temperature
-              group_ids: torch.Tensor|None=None, # B int64: equal ids = identical sequences, never negatives of each other
+              # B int64: equal ids = identical sequences, never negatives of each other
+              group_ids: torch.Tensor|None=None,
               gather: bool|None=None, # use the global batch across ranks (default: when distributed)
              ) -> torch.Tensor:
     "Symmetric InfoNCE over the (global) batch, with identical-sequence pairs masked out of each other's softmax."
@@ -280,7 +321,8 @@ def clip_loss(seq: torch.Tensor, # B x P normalised sequence embeddings (this ra
     n = seq.shape[0]
     seq_all, struct_all = (_gather(seq, True), _gather(struct, True)) if gather else (seq, struct)
     offset = rank * n if gather else 0
-    if gather and seq_all.shape[0] != n * world: raise ValueError("all ranks must use the same batch size (use drop_last or pad)")
+    if gather and seq_all.shape[0] != n * world: raise ValueError("all ranks must use the same batch size (use "
+                                                                  "drop_last or pad)")
     scale = logit_scale.exp()
     logits_s2t = scale * seq @ struct_all.T   # n x N
     logits_t2s = scale * struct @ seq_all.T   # n x N
@@ -289,7 +331,8 @@ def clip_loss(seq: torch.Tensor, # B x P normalised sequence embeddings (this ra
         g_all = _gather(group_ids, False) if gather else group_ids
         dup = group_ids[:, None] == g_all[None, :]
         dup[torch.arange(n, device=seq.device), targets] = False
-        logits_s2t = logits_s2t.masked_fill(dup, float("-inf")); logits_t2s = logits_t2s.masked_fill(dup, float("-inf"))
+        logits_s2t = logits_s2t.masked_fill(dup, float("-inf"))
+        logits_t2s = logits_t2s.masked_fill(dup, float("-inf"))
     return (F.cross_entropy(logits_s2t, targets) + F.cross_entropy(logits_t2s, targets)) / 2
 
 # %% ../nbs/02_clip.ipynb #1acbe28b
@@ -299,9 +342,11 @@ def make_head(d_in: int, d_out: int, kind: str="linear", layernorm: bool=False) 
     "A projection head: [LayerNorm] + Linear, or [LayerNorm] + Linear-GELU-Linear (`kind='mlp'`)."
     if kind not in HEADS: raise ValueError(f"head must be one of {HEADS}, not {kind!r}")
     layers = [nn.LayerNorm(d_in)] if layernorm else []
-    layers += [nn.Linear(d_in, d_out, bias=False)] if kind == "linear" else [nn.Linear(d_in, d_out), nn.GELU(), nn.Linear(d_out, d_out, bias=False)]
+    layers += [nn.Linear(d_in, d_out, bias=False)] if kind == "linear" else [nn.Linear(d_in, d_out), nn.GELU(),
+                                                                             nn.Linear(d_out, d_out, bias=False)]
     return nn.Sequential(*layers)
 
+# %% ../nbs/02_clip.ipynb #9e4e5f45
 class AbClipConfig(PretrainedConfig):
     "Configuration of `AbClipModel`: the tower's config, heads, structure standardisation, residue loss and freezing."
     model_type = "esm2_ab_clip"
@@ -314,8 +359,10 @@ class AbClipConfig(PretrainedConfig):
                  structure_encoder: str="proteinmpnn", # which embedding store the structure head reads
                  pairing: str="chain", # "chain" (each chain with its own structure embedding) or "fv"
                  tower_name: str="",
-                 struct_pooling: str="mean", # how the structure vectors were pooled: "mean" or "cdr" (framework + CDR1-3 means)
-                 struct_mean: list|None=None, struct_std: list|None=None, # train-split statistics (D each): vectors are standardised
+                 # how the structure vectors were pooled: "mean" or "cdr" (framework + CDR1-3 means)
+                 struct_pooling: str="mean",
+                 struct_mean: list|None=None,
+                 struct_std: list|None=None, # train-split statistics (D each): vectors are standardised
                  head: str="linear", # "linear" or "mlp"
                  struct_layernorm: bool=True, # LayerNorm before the structure head
                  residue_weight: float=0.0, # weight of the residue-level loss (0: pooled loss only)
@@ -334,8 +381,10 @@ class AbClipConfig(PretrainedConfig):
         self.struct_pooling, self.struct_mean, self.struct_std = struct_pooling, struct_mean, struct_std
         self.head, self.struct_layernorm = head, struct_layernorm
         self.residue_weight, self.residue_dim, self.residue_projection_dim = residue_weight, residue_dim, residue_projection_dim
-        self.residue_mean, self.residue_std, self.max_residues, self.train_layers = residue_mean, residue_std, max_residues, train_layers
+        self.residue_mean, self.residue_std = residue_mean, residue_std
+        self.max_residues, self.train_layers = max_residues, train_layers
 
+# %% ../nbs/02_clip.ipynb #ccb5e956
 @dataclass
 class AbClipOutput(ModelOutput):
     "Output of `AbClipModel.forward`."
@@ -346,6 +395,7 @@ class AbClipOutput(ModelOutput):
     pooled_loss: torch.Tensor|None = None
     residue_loss: torch.Tensor|None = None
 
+# %% ../nbs/02_clip.ipynb #3facf571
 def _stats_buffer(values, dim: int, fill: float) -> torch.Tensor:
     return torch.tensor(values, dtype=torch.float32) if values is not None else torch.full((dim,), fill)
 
@@ -361,14 +411,17 @@ class AbClipModel(PreTrainedModel):
         self.seq_proj = make_head(tc.hidden_size, config.projection_dim, config.head)
         self.struct_proj = make_head(config.structure_dim, config.projection_dim, config.head, config.struct_layernorm)
         self.logit_scale = nn.Parameter(torch.tensor(float(config.logit_scale_init)))
-        self.register_buffer("struct_mean", _stats_buffer(config.struct_mean, config.structure_dim, 0.0), persistent=True)
+        self.register_buffer("struct_mean", _stats_buffer(config.struct_mean, config.structure_dim, 0.0),
+                             persistent=True)
         self.register_buffer("struct_std", _stats_buffer(config.struct_std, config.structure_dim, 1.0), persistent=True)
         if config.residue_weight > 0:
             self.seq_res_proj = nn.Linear(tc.hidden_size, config.residue_projection_dim, bias=False)
             self.struct_res_proj = nn.Linear(config.residue_dim, config.residue_projection_dim, bias=False)
             self.residue_logit_scale = nn.Parameter(torch.tensor(float(config.logit_scale_init)))
-            self.register_buffer("residue_mean", _stats_buffer(config.residue_mean, config.residue_dim, 0.0), persistent=True)
-            self.register_buffer("residue_std", _stats_buffer(config.residue_std, config.residue_dim, 1.0), persistent=True)
+            self.register_buffer("residue_mean", _stats_buffer(config.residue_mean, config.residue_dim, 0.0),
+                                 persistent=True)
+            self.register_buffer("residue_std", _stats_buffer(config.residue_std, config.residue_dim, 1.0),
+                                 persistent=True)
         self.post_init()
 
     def _init_weights(self, module):
@@ -378,7 +431,8 @@ class AbClipModel(PreTrainedModel):
             nn.init.normal_(module.weight, std=module.in_features ** -0.5)
             if module.bias is not None: nn.init.zeros_(module.bias)
         elif isinstance(module, nn.LayerNorm):
-            nn.init.ones_(module.weight); nn.init.zeros_(module.bias)
+            nn.init.ones_(module.weight)
+            nn.init.zeros_(module.bias)
         elif module is self:
             with torch.no_grad():
                 module.logit_scale.fill_(self.config.logit_scale_init)
@@ -386,7 +440,8 @@ class AbClipModel(PreTrainedModel):
 
     @classmethod
     def from_tower(cls, tower: PreTrainedModel, tokenizer, seed: int=0, **config) -> "AbClipModel":
-        "A CLIP model around a (pretrained) tower, with freshly initialised heads (seeded); `config`: `AbClipConfig` fields."
+        ("A CLIP model around a (pretrained) tower, with freshly initialised heads (seeded); `config`: `AbClipConfig` "
+         "fields.")
         if config.get("pooling", "mean") not in POOLINGS: raise ValueError(f"pooling must be one of {POOLINGS}")
         set_seed(seed)
         config.setdefault("tower_name", tower.config.name_or_path)
@@ -396,9 +451,11 @@ class AbClipModel(PreTrainedModel):
         return model
 
     def tower_states(self, input_ids, attention_mask, hidden=None) -> torch.Tensor:  # B x T x H
-        "Last hidden states; from cached states of the frozen bottom (`hidden`, entering the first trained layer) when given."
+        ("Last hidden states; from cached states of the frozen bottom (`hidden`, entering the first trained layer) "
+         "when given.")
         if hidden is None: return self.tower(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-        return run_top_layers(self.tower, hidden.to(self.seq_proj[0].weight.dtype), attention_mask, n_layers(self.tower) - self.config.train_layers)
+        return run_top_layers(self.tower, hidden.to(self.seq_proj[0].weight.dtype), attention_mask,
+                              n_layers(self.tower) - self.config.train_layers)
 
     def project_sequences(self, h, input_ids, attention_mask) -> torch.Tensor:  # B x P
         pooled = pool_hidden(h, input_ids, attention_mask, self.config.special_token_ids, self.config.pooling)
@@ -417,21 +474,25 @@ class AbClipModel(PreTrainedModel):
         return self.logit_scale.clamp(max=self.config.logit_scale_max)
 
     def residue_loss(self, h, attention_mask, residue_feats, residue_mask) -> torch.Tensor:
-        "Symmetric InfoNCE between each residue's projected hidden state and its own residue's structure feature; other residues of the batch are the negatives."
+        ("Symmetric InfoNCE between each residue's projected hidden state and its own residue's structure feature; "
+         "other residues of the batch are the negatives.")
         tok = residue_token_mask(attention_mask)                  # B x T
         L = residue_feats.shape[1]
         seq_h = h[:, 1:1 + L]                                     # token i+1 is residue i
         keep = residue_mask.bool()[:, :seq_h.shape[1]] & tok[:, 1:1 + L]
         a, b = seq_h[keep], residue_feats[:, :seq_h.shape[1]][keep]  # M x H, M x Dr
         if len(a) > self.config.max_residues:
-            idx = torch.randperm(len(a), device=a.device)[:self.config.max_residues]; a, b = a[idx], b[idx]
+            idx = torch.randperm(len(a), device=a.device)[:self.config.max_residues]
+            a, b = a[idx], b[idx]
         b = (b.float() - self.residue_mean) / self.residue_std
-        za = F.normalize(self.seq_res_proj(a), dim=-1); zb = F.normalize(self.struct_res_proj(b.to(za.dtype)), dim=-1)
+        za = F.normalize(self.seq_res_proj(a), dim=-1)
+        zb = F.normalize(self.struct_res_proj(b.to(za.dtype)), dim=-1)
         return clip_loss(za, zb, self.residue_logit_scale.clamp(max=self.config.logit_scale_max), gather=False)
 
     def forward(self, input_ids=None, attention_mask=None, structure_embeds=None, group_ids=None, hidden=None,
                 residue_feats=None, residue_mask=None, return_loss: bool=True, **kwargs) -> AbClipOutput:
-        "Embed both sides; with `return_loss`, the pooled contrastive loss (global batch under torchrun) + `residue_weight` x the residue loss."
+        ("Embed both sides; with `return_loss`, the pooled contrastive loss (global batch under torchrun) + "
+         "`residue_weight` x the residue loss.")
         h = self.tower_states(input_ids, attention_mask, hidden) if input_ids is not None else None
         s = self.project_sequences(h, input_ids, attention_mask) if h is not None else None
         t = self.encode_structures(structure_embeds) if structure_embeds is not None else None
@@ -442,7 +503,8 @@ class AbClipModel(PreTrainedModel):
             if self.config.residue_weight > 0 and residue_feats is not None:
                 res = self.residue_loss(h, attention_mask, residue_feats, residue_mask)
                 loss = pooled + self.config.residue_weight * res
-        return AbClipOutput(loss=loss, seq_embeds=s, struct_embeds=t, logit_scale=scale, pooled_loss=pooled, residue_loss=res)
+        return AbClipOutput(loss=loss, seq_embeds=s, struct_embeds=t, logit_scale=scale, pooled_loss=pooled,
+                            residue_loss=res)
 
 AutoConfig.register("esm2_ab_clip", AbClipConfig, exist_ok=True)
 AutoModel.register(AbClipConfig, AbClipModel, exist_ok=True)
@@ -455,6 +517,7 @@ def sequence_group(seq: str) -> int:
     "A stable 63-bit id of a sequence: equal ids ⇔ identical sequences (for the duplicate mask)."
     return int.from_bytes(hashlib.sha1(seq.encode()).digest()[:8], "big") >> 1
 
+# %% ../nbs/02_clip.ipynb #ded91464
 def cdr_pool(X: np.ndarray, # L x D per-residue features
              mask: np.ndarray, # L, 1 where the backbone is complete
              cdr: str, # L characters: '0' framework, '1'/'2'/'3' CDR number
@@ -467,15 +530,20 @@ def cdr_pool(X: np.ndarray, # L x D per-residue features
         out.append(X[sel].mean(0) if sel.any() else np.zeros(X.shape[1], np.float32))
     return np.concatenate(out).astype(np.float32)
 
+# %% ../nbs/02_clip.ipynb #5018138d
 def build_pairs(manifest: pd.DataFrame, # notebook-00 manifest rows of one split
                 emb, # `Embeddings` of the same split (notebook 01)
-                pairing: str="chain", # "chain": each chain with its own structure vector; "fv": H+L with the residue-weighted mean
+                # "chain": each chain with its own structure vector; "fv": H+L with the residue-weighted mean
+                pairing: str="chain",
                 chain_types: tuple=("heavy", "light"),
-                struct_pooling: str="mean", # "mean" (the stored vector) or "cdr" (`cdr_pool` of the stored per-residue features)
+                # "mean" (the stored vector) or "cdr" (`cdr_pool` of the stored per-residue features)
+                struct_pooling: str="mean",
                ) -> tuple[pd.DataFrame, np.ndarray]:
-    "Sequence/structure pairs of one split: a table (id, chain, chain_type, nanobody, sequence, group, row) and the N x D structure vectors."
+    ("Sequence/structure pairs of one split: a table (id, chain, chain_type, nanobody, sequence, group, row) and the N "
+     "x D structure vectors.")
     if pairing not in PAIRINGS: raise ValueError(f"pairing must be one of {PAIRINGS}, not {pairing!r}")
-    if struct_pooling not in STRUCT_POOLINGS: raise ValueError(f"struct_pooling must be one of {STRUCT_POOLINGS}, not {struct_pooling!r}")
+    if struct_pooling not in STRUCT_POOLINGS: raise ValueError(f"struct_pooling must be one of {STRUCT_POOLINGS}, not "
+                                                               f"{struct_pooling!r}")
     tab = emb.table.reset_index(drop=True).assign(row=lambda d: np.arange(len(d)))
     tab = tab[tab.chain_type.isin(chain_types) & tab.id.isin(manifest.id)]
     def vector(r): return emb.vectors[r.row] if struct_pooling == "mean" else cdr_pool(*emb.residues(r.row), r.cdr)
@@ -484,19 +552,25 @@ def build_pairs(manifest: pd.DataFrame, # notebook-00 manifest rows of one split
     if pairing == "chain":
         for r in tab.itertuples():
             s = seqs.loc[r.id, "seq_heavy" if r.chain_type == "heavy" else "seq_light"]
-            rows.append({"id": r.id, "chain": r.chain, "chain_type": r.chain_type, "nanobody": seqs.loc[r.id, "light_chain"] == "",
-                         "sequence": s, "row": r.row}); vecs.append(vector(r))
+            rows.append({"id": r.id, "chain": r.chain, "chain_type": r.chain_type,
+                         "nanobody": seqs.loc[r.id, "light_chain"] == "",
+                         "sequence": s, "row": r.row})
+            vecs.append(vector(r))
     else:
         for eid, g in tab.groupby("id", sort=False):
-            w = g.n_residues.to_numpy(float); v = (np.stack([vector(r) for r in g.itertuples()]) * w[:, None]).sum(0) / w.sum()
+            w = g.n_residues.to_numpy(float)
+            v = (np.stack([vector(r) for r in g.itertuples()]) * w[:, None]).sum(0) / w.sum()
             s = seqs.loc[eid, "seq_heavy"] + seqs.loc[eid, "seq_light"]
-            rows.append({"id": eid, "chain": "+".join(g.chain), "chain_type": "fv", "nanobody": seqs.loc[eid, "light_chain"] == "",
-                         "sequence": s, "row": -1}); vecs.append(v)
+            rows.append({"id": eid, "chain": "+".join(g.chain), "chain_type": "fv",
+                         "nanobody": seqs.loc[eid, "light_chain"] == "",
+                         "sequence": s, "row": -1})
+            vecs.append(v)
     pairs = pd.DataFrame(rows, columns=["id", "chain", "chain_type", "nanobody", "sequence", "row"])
     pairs["group"] = [sequence_group(s) for s in pairs.sequence]
     dim = emb.vectors.shape[1] * (4 if struct_pooling == "cdr" else 1)
     return pairs, np.stack(vecs).astype(np.float32) if vecs else np.zeros((0, dim), np.float32)
 
+# %% ../nbs/02_clip.ipynb #62232508
 def pair_residues(emb, pairs: pd.DataFrame) -> tuple[list[np.ndarray], list[np.ndarray]]:
     "Per-residue structure features (L x D float16) and backbone masks (L) of chain pairs, from the store."
     if (pairs.row < 0).any(): raise ValueError("residue features need chain pairing (pairing='chain')")
@@ -505,15 +579,18 @@ def pair_residues(emb, pairs: pd.DataFrame) -> tuple[list[np.ndarray], list[np.n
         if len(X) != len(s): raise ValueError(f"{i}: {len(X)} residue features for a sequence of {len(s)} residues")
     return [X.astype(np.float16) for X, _ in out], [m for _, m in out]
 
+# %% ../nbs/02_clip.ipynb #90464971
 class ClipDataset(torch.utils.data.Dataset):
-    "Pre-tokenized sequences with their structure vectors and duplicate groups (and, optionally, per-residue features and cached tower states)."
+    ("Pre-tokenized sequences with their structure vectors and duplicate groups (and, optionally, per-residue features "
+     "and cached tower states).")
     def __init__(self, pairs: pd.DataFrame, vectors: np.ndarray, tokenizer, max_length: int=512,
                  residues: list|None=None, # per pair: L x Dr structure features (`pair_residues`)
                  residue_masks: list|None=None): # per pair: L backbone mask
         enc = tokenizer(list(pairs.sequence), truncation=True, max_length=max_length)
         self.input_ids = [torch.tensor(x) for x in enc["input_ids"]]
         self.truncated = int(sum(len(x) - 2 < len(s) for x, s in zip(self.input_ids, pairs.sequence)))
-        if self.truncated: warnings.warn(f"{self.truncated} sequence(s) longer than {max_length - 2} residues were truncated")
+        if self.truncated: warnings.warn(f"{self.truncated} sequence(s) longer than {max_length - 2} residues were "
+                                         "truncated")
         self.vectors = torch.as_tensor(vectors, dtype=torch.float32)
         self.groups = torch.as_tensor(pairs.group.to_numpy(np.int64).copy())
         self.pairs = pairs.reset_index(drop=True)
@@ -523,10 +600,12 @@ class ClipDataset(torch.utils.data.Dataset):
     def __getitem__(self, i):
         item = {"input_ids": self.input_ids[i], "structure_embeds": self.vectors[i], "group_ids": self.groups[i]}
         if self.residues is not None:
-            item["residue_feats"] = torch.from_numpy(np.asarray(self.residues[i])); item["residue_mask"] = torch.as_tensor(self.residue_masks[i])
+            item["residue_feats"] = torch.from_numpy(np.asarray(self.residues[i]))
+            item["residue_mask"] = torch.as_tensor(self.residue_masks[i])
         if self.hidden is not None: item["hidden"] = self.hidden[i]
         return item
 
+# %% ../nbs/02_clip.ipynb #da998781
 def _pad(xs: list[torch.Tensor], fill=0) -> torch.Tensor:  # B x L_max x ...
     out = xs[0].new_full((len(xs), max(len(x) for x in xs), *xs[0].shape[1:]), fill)
     for i, x in enumerate(xs): out[i, :len(x)] = x
@@ -539,14 +618,18 @@ class ClipCollator:
     def __call__(self, items: list[dict]) -> dict:
         ids = _pad([x["input_ids"] for x in items], self.pad_token_id)
         b = {"input_ids": ids, "attention_mask": _pad([torch.ones_like(x["input_ids"]) for x in items], 0),
-             "structure_embeds": torch.stack([x["structure_embeds"] for x in items]), "group_ids": torch.stack([x["group_ids"] for x in items])}
+             "structure_embeds": torch.stack([x["structure_embeds"] for x in items]),
+             "group_ids": torch.stack([x["group_ids"] for x in items])}
         if "residue_feats" in items[0]:
-            b["residue_feats"] = _pad([x["residue_feats"] for x in items]).float(); b["residue_mask"] = _pad([x["residue_mask"] for x in items])
+            b["residue_feats"] = _pad([x["residue_feats"] for x in items]).float()
+            b["residue_mask"] = _pad([x["residue_mask"] for x in items])
         if "hidden" in items[0]: b["hidden"] = _pad([x["hidden"] for x in items]).float()
         return b
 
+# %% ../nbs/02_clip.ipynb #3887a86e
 def pair_batches(ds: ClipDataset, order, batch_size: int, pad_token_id: int, hidden: bool=False):
-    "Yield (indices, padded batch) over `ds` in `order`, `batch_size` items at a time; `hidden`: with the cached bottom states."
+    ("Yield (indices, padded batch) over `ds` in `order`, `batch_size` items at a time; `hidden`: with the cached "
+     "bottom states.")
     col, keys = ClipCollator(pad_token_id), ("input_ids", "structure_embeds", "group_ids") + (("hidden",) if hidden else ())
     for i in range(0, len(order), batch_size):
         idx = list(order[i:i + batch_size])
@@ -557,18 +640,21 @@ def alignment(a: torch.Tensor, b: torch.Tensor, alpha: float=2) -> float:
     "Mean ‖a_i − b_i‖^α over matched normalised pairs (N x P each)."
     return (a - b).norm(dim=1).pow(alpha).mean().item()
 
+# %% ../nbs/02_clip.ipynb #98e35de4
 def uniformity(x: torch.Tensor, t: float=2) -> float:
     "log mean exp(−t ‖x_i − x_j‖²) over pairs i < j of normalised embeddings (N x P)."
     if len(x) < 2: return float("nan")
     return torch.pdist(x).pow(2).mul(-t).exp().mean().log().item()
 
+# %% ../nbs/02_clip.ipynb #4fa323be
 def retrieval_metrics(seq: torch.Tensor, # N x P normalised sequence embeddings
                       struct: torch.Tensor, # N x P normalised structure embeddings, row i is the partner of seq i
                       groups: torch.Tensor|None=None, # N ids, equal for identical sequences (a hit on a twin counts)
                       ks: tuple=(1, 3, 10),
                      ) -> dict:
     "Top-k accuracy in both directions and mean reciprocal rank, over the whole split."
-    n = len(seq); sim = seq @ struct.T
+    n = len(seq)
+    sim = seq @ struct.T
     groups = torch.arange(n) if groups is None else torch.as_tensor(groups)
     correct = groups[:, None] == groups[None, :]   # query i, candidate j is a hit
     out = {}
@@ -578,29 +664,36 @@ def retrieval_metrics(seq: torch.Tensor, # N x P normalised sequence embeddings
         first = hit.float().argmax(dim=1) + 1          # rank of the first hit (1-based)
         for k in ks: out[f"{name}_top{k}"] = (first <= k).float().mean().item()
         out[f"{name}_mrr"] = (1.0 / first.float()).mean().item()
-    out["n"] = n; out["chance_top1"] = 1 / n if n else float("nan")
+    out["n"] = n
+    out["chance_top1"] = 1 / n if n else float("nan")
     return out
 
 # %% ../nbs/02_clip.ipynb #cb4aef87
 def effective_rank(x: torch.Tensor, # N x P
                   ) -> float:
     "exp of the entropy of the normalised singular values: 1 for vectors on one line, P for well-spread ones."
-    s = torch.linalg.svdvals(x.float()); p = s / s.sum(); p = p[p > 0]
+    s = torch.linalg.svdvals(x.float())
+    p = s / s.sum()
+    p = p[p > 0]
     return float(torch.exp(-(p * p.log()).sum()))
 
+# %% ../nbs/02_clip.ipynb #3d1f6599
 def mean_cosine(x: torch.Tensor, # N x D raw vectors
                ) -> float:
     "Mean pairwise cosine similarity (i ≠ j): near 1 when every vector points the same way."
-    z = F.normalize(x.float(), dim=-1); n = len(z)
+    z = F.normalize(x.float(), dim=-1)
+    n = len(z)
     return float(((z @ z.T).sum() - n) / (n * (n - 1))) if n > 1 else float("nan")
 
+# %% ../nbs/02_clip.ipynb #82c50571
 CHAIN_KINDS = {"heavy": lambda p: (p.chain_type == "heavy") & ~p.nanobody, "light": lambda p: p.chain_type == "light",
                "nanobody": lambda p: (p.chain_type == "heavy") & p.nanobody}
 
 def retrieval_diagnostics(S: torch.Tensor, T: torch.Tensor, # N x P normalised sequence / structure embeddings
                           pairs: pd.DataFrame, # the pairs' table (chain_type, nanobody, id, group)
                          ) -> dict:
-    "Retrieval within chain kind (heavy of paired Fv, light, nanobody) and at the Fv level (H+L scores summed, paired entries)."
+    ("Retrieval within chain kind (heavy of paired Fv, light, nanobody) and at the Fv level (H+L scores summed, paired "
+     "entries).")
     out, groups = {}, torch.as_tensor(pairs.group.to_numpy(np.int64).copy())
     for kind, sel in CHAIN_KINDS.items():
         idx = torch.as_tensor(np.flatnonzero(sel(pairs).to_numpy()))
@@ -609,66 +702,89 @@ def retrieval_diagnostics(S: torch.Tensor, T: torch.Tensor, # N x P normalised s
         out.update({f"{kind}_seq2struct_top1": m["seq2struct_top1"], f"{kind}_struct2seq_top1": m["struct2seq_top1"],
                     f"{kind}_mrr": (m["seq2struct_mrr"] + m["struct2seq_mrr"]) / 2, f"{kind}_n": m["n"]})
     fv = pairs.reset_index(drop=True).assign(k=lambda d: np.arange(len(d)))
-    fv = fv[~fv.nanobody & (fv.chain_type != "fv")].pivot_table(index="id", columns="chain_type", values="k", aggfunc="first").dropna()
+    fv = fv[~fv.nanobody & (fv.chain_type != "fv")].pivot_table(index="id", columns="chain_type", values="k",
+                                                                aggfunc="first").dropna()
     if len(fv) >= 2 and {"heavy", "light"} <= set(fv.columns):
         h, l = fv.heavy.astype(int).to_numpy(), fv.light.astype(int).to_numpy()
-        g = torch.as_tensor([sequence_group(a + "/" + b) for a, b in zip(pairs.sequence.to_numpy()[h], pairs.sequence.to_numpy()[l])])
+        g = torch.as_tensor([sequence_group(a + "/" + b) for a, b in zip(pairs.sequence.to_numpy()[h],
+                                                                         pairs.sequence.to_numpy()[l])])
         m = retrieval_metrics(torch.cat([S[h], S[l]], 1), torch.cat([T[h], T[l]], 1), g)
-        out.update({"fv_seq2struct_top1": m["seq2struct_top1"], "fv_struct2seq_top1": m["struct2seq_top1"], "fv_n": m["n"],
+        out.update({"fv_seq2struct_top1": m["seq2struct_top1"], "fv_struct2seq_top1": m["struct2seq_top1"],
+                    "fv_n": m["n"],
                     "fv_chance_top1": m["chance_top1"]})
     return out
 
 # %% ../nbs/02_clip.ipynb #73545c97
 def uses_cache(model: AbClipModel, ds: ClipDataset) -> bool:
-    "Whether `ds.hidden` holds the frozen bottom's states for this model (`cache_hidden`), so only the top layers need to run."
-    return ds.hidden is not None and bool(model.config.train_layers) and getattr(ds, "hidden_start", None) == n_layers(model.tower) - model.config.train_layers
+    ("Whether `ds.hidden` holds the frozen bottom's states for this model (`cache_hidden`), so only the top layers "
+     "need to run.")
+    if ds.hidden is None or not model.config.train_layers: return False
+    return getattr(ds, "hidden_start", None) == n_layers(model.tower) - model.config.train_layers
 
+# %% ../nbs/02_clip.ipynb #44f74bb6
 @torch.no_grad()
 def embed_pairs(model: AbClipModel, ds: ClipDataset, batch_size: int=64) -> tuple[torch.Tensor, torch.Tensor]:
     "Normalised sequence and structure embeddings (N x P each, CPU float32) of every pair of a dataset."
     if not any(p.requires_grad for p in model.tower.parameters()):   # a frozen tower: project memoised pooled features
         with torch.no_grad():
-            was = model.training; model.eval(); dev = next(model.parameters()).device
+            was = model.training
+            model.eval()
+            dev = next(model.parameters()).device
             S = F.normalize(model.seq_proj(pooled_tower_features(model, ds, batch_size).to(dev)), dim=-1).float().cpu()
-            T = model.encode_structures(ds.vectors.to(dev)).float().cpu(); model.train(was)
+            T = model.encode_structures(ds.vectors.to(dev)).float().cpu()
+            model.train(was)
         return S, T
-    was = model.training; model.eval()
+    was = model.training
+    model.eval()
     dev = next(model.parameters()).device
     order = sorted(range(len(ds)), key=lambda i: len(ds.input_ids[i]))
     S, T = torch.zeros(len(ds), model.config.projection_dim), torch.zeros(len(ds), model.config.projection_dim)
-    for idx, b in pair_batches(ds, order, batch_size, model.config.tower_config.get("pad_token_id") or 0, uses_cache(model, ds)):
+    for idx, b in pair_batches(ds, order, batch_size, model.config.tower_config.get("pad_token_id") or 0,
+                               uses_cache(model, ds)):
         hid = b["hidden"].to(dev) if "hidden" in b else None
-        with torch.autocast(dev.type, enabled=resolve_precision(dev) == "bf16", dtype=torch.bfloat16):   # as `embed_sequences`
+        # as `embed_sequences`
+        with torch.autocast(dev.type, enabled=resolve_precision(dev) == "bf16", dtype=torch.bfloat16):
             S[idx] = model.encode_sequences(b["input_ids"].to(dev), b["attention_mask"].to(dev), hid).float().cpu()
             T[idx] = model.encode_structures(b["structure_embeds"].to(dev)).float().cpu()
     model.train(was)
     return S, T
 
+# %% ../nbs/02_clip.ipynb #b7f47736
 def evaluate_clip(model: AbClipModel, ds: ClipDataset, batch_size: int=64) -> dict:
-    "Whole-split loss (global batch = the split), retrieval (whole split, per chain kind, Fv level) and collapse diagnostics."
+    ("Whole-split loss (global batch = the split), retrieval (whole split, per chain kind, Fv level) and collapse "
+     "diagnostics.")
     S, T = embed_pairs(model, ds, batch_size)
     scale = model.clamped_logit_scale().detach().float().cpu()
     loss = clip_loss(S, T, scale, ds.groups, gather=False).item()
     m = retrieval_metrics(S, T, ds.groups)
-    return {"loss": loss, "alignment": alignment(S, T), "uniformity_seq": uniformity(S), "uniformity_struct": uniformity(T),
-            "erank_seq": effective_rank(S), "erank_struct": effective_rank(T), "erank_raw_struct": effective_rank(ds.vectors),
-            "mean_cosine_raw_struct": mean_cosine(ds.vectors), **m, "mrr": (m["seq2struct_mrr"] + m["struct2seq_mrr"]) / 2,
+    return {"loss": loss, "alignment": alignment(S, T), "uniformity_seq": uniformity(S),
+            "uniformity_struct": uniformity(T),
+            "erank_seq": effective_rank(S), "erank_struct": effective_rank(T),
+            "erank_raw_struct": effective_rank(ds.vectors),
+            "mean_cosine_raw_struct": mean_cosine(ds.vectors), **m,
+            "mrr": (m["seq2struct_mrr"] + m["struct2seq_mrr"]) / 2,
             **retrieval_diagnostics(S, T, ds.pairs), "logit_scale": scale.exp().item()}
 
 # %% ../nbs/02_clip.ipynb #b5a5b2bd
 class ClipTrainer(Trainer):
-    "Trainer for `AbClipModel`: contrastive `compute_loss`, whole-split `evaluate`, and its own learning rate for the heads."
+    ("Trainer for `AbClipModel`: contrastive `compute_loss`, whole-split `evaluate`, and its own learning rate for the "
+     "heads.")
     def __init__(self, *args, head_lr: float|None=None, # lr of heads and temperatures (None: the tower's)
                  head_weight_decay: float=0.0, **kwargs):
-        super().__init__(*args, **kwargs); self.head_lr, self.head_weight_decay = head_lr, head_weight_decay
+        super().__init__(*args, **kwargs)
+        self.head_lr, self.head_weight_decay = head_lr, head_weight_decay
 
     def create_optimizer(self, model=None):
-        "AdamW with two groups (tower at `learning_rate`, heads at `head_lr`) when `head_lr` is set; else the Trainer's."
+        ("AdamW with two groups (tower at `learning_rate`, heads at `head_lr`) when `head_lr` is set; else the "
+         "Trainer's.")
         if self.optimizer is None and self.head_lr is not None:
             named = [(n, p) for n, p in self.model.named_parameters() if p.requires_grad]
-            groups = [{"params": [p for n, p in named if n.startswith("tower.")], "lr": self.args.learning_rate, "weight_decay": self.args.weight_decay},
-                      {"params": [p for n, p in named if not n.startswith("tower.")], "lr": self.head_lr, "weight_decay": self.head_weight_decay}]
-            self.optimizer = torch.optim.AdamW([g for g in groups if g["params"]], betas=(self.args.adam_beta1, self.args.adam_beta2),
+            groups = [{"params": [p for n, p in named if n.startswith("tower.")], "lr": self.args.learning_rate,
+                       "weight_decay": self.args.weight_decay},
+                      {"params": [p for n, p in named if not n.startswith("tower.")], "lr": self.head_lr,
+                       "weight_decay": self.head_weight_decay}]
+            self.optimizer = torch.optim.AdamW([g for g in groups if g["params"]],
+                                               betas=(self.args.adam_beta1, self.args.adam_beta2),
                                                eps=self.args.adam_epsilon)
         return super().create_optimizer(model)
 
@@ -686,14 +802,19 @@ class ClipTrainer(Trainer):
         self.control = self.callback_handler.on_evaluate(self.args, self.state, self.control, metrics)
         return metrics
 
+# %% ../nbs/02_clip.ipynb #33cdcdaa
 SELECT_BY = {"loss": ("eval_loss", False), "mrr": ("eval_mrr", True)}
 
 def clip_training_args(out: str|os.PathLike, seed: int=0, epochs: float=5, lr: float=1e-4, batch_size: int=32,
-                       weight_decay: float=0.25, warmup_ratio: float=0.1, group_by_length: bool=True, progress: bool=True,
-                       select_by: str="loss", # best checkpoint by validation "loss" or by validation retrieval "mrr" (mean of both directions)
-                       precision: str="auto", # "auto": bf16 where native (fp16 on GPUs without bf16), else fp32; or "fp32" / "bf16"
+                       weight_decay: float=0.25, warmup_ratio: float=0.1, group_by_length: bool=True,
+                       progress: bool=True,
+                       # best checkpoint by validation "loss" or by validation retrieval "mrr" (mean of both directions)
+                       select_by: str="loss",
+                       # "auto": bf16 where native (fp16 on GPUs without bf16), else fp32; or "fp32" / "bf16"
+                       precision: str="auto",
                        **kwargs) -> TrainingArguments:
-    "TrainingArguments with the paper's recipe, the best checkpoint by validation loss (or MRR), and no external reporting."
+    ("TrainingArguments with the paper's recipe, the best checkpoint by validation loss (or MRR), and no external "
+     "reporting.")
     metric, greater = SELECT_BY[select_by]
     kw = dict(output_dir=str(out), seed=seed, data_seed=seed, num_train_epochs=epochs, learning_rate=lr,
               per_device_train_batch_size=batch_size, per_device_eval_batch_size=64, weight_decay=weight_decay,
@@ -702,9 +823,11 @@ def clip_training_args(out: str|os.PathLike, seed: int=0, epochs: float=5, lr: f
               metric_for_best_model=metric, greater_is_better=greater, logging_strategy="epoch", report_to="none",
               remove_unused_columns=False, dataloader_drop_last=True, disable_tqdm=not progress,
               train_sampling_strategy="group_by_length" if group_by_length else "random", save_only_model=True,
-              ddp_find_unused_parameters=True,  # EsmModel builds a contact head CLIP never uses; without this DDP silently skips reducing its bucket
+              # EsmModel builds a contact head CLIP never uses; without this DDP silently skips reducing its bucket
+              ddp_find_unused_parameters=True,
               **training_precision(precision))
-    if int(os.environ.get("WORLD_SIZE", 1)) > 1 and not torch.cuda.is_available():   # torchrun on CPUs: DDP over gloo (use_cpu)
+    # torchrun on CPUs: DDP over gloo (use_cpu)
+    if int(os.environ.get("WORLD_SIZE", 1)) > 1 and not torch.cuda.is_available():
         kw.update(use_cpu=True, ddp_backend="gloo")
     kw.update(kwargs)
     return TrainingArguments(**kw)
@@ -717,14 +840,18 @@ def cache_hidden(model: AbClipModel, ds: ClipDataset, batch_size: int=32, progre
     "Store in `ds.hidden` the frozen bottom's output for every sequence (T_i x H each); return the first trained layer."
     start = n_layers(model.tower) - model.config.train_layers
     bottom = nn.ModuleList([model.tower.embeddings, *model.tower.encoder.layer[:start]])
-    key = (state_dict_sha256(bottom), start, hashlib.sha1(b"".join(x.numpy().tobytes() + b"|" for x in ds.input_ids)).hexdigest())
+    key = (state_dict_sha256(bottom), start,
+           hashlib.sha1(b"".join(x.numpy().tobytes() + b"|" for x in ds.input_ids)).hexdigest())
     if key in _HIDDEN:   # the same bottom on the same sequences (the next seed of a recipe): computed once per process
         ds.hidden, ds.hidden_start = _HIDDEN[key], start
         return start
-    was = model.training; model.eval(); dev = next(model.parameters()).device
+    was = model.training
+    model.eval()
+    dev = next(model.parameters()).device
     hidden = [None] * len(ds)
     batches = pair_batches(ds, range(len(ds)), batch_size, model.config.tower_config.get("pad_token_id") or 0)
-    for idx, b in tqdm(batches, total=math.ceil(len(ds) / batch_size), desc="caching frozen layers", disable=not progress):
+    for idx, b in tqdm(batches, total=math.ceil(len(ds) / batch_size), desc="caching frozen layers",
+                       disable=not progress):
         h = hidden_at(model.tower, b["input_ids"].to(dev), b["attention_mask"].to(dev), start).float().cpu()
         for k, j in enumerate(idx): hidden[j] = h[k, :len(ds.input_ids[j])].clone()
     model.train(was)
@@ -733,18 +860,24 @@ def cache_hidden(model: AbClipModel, ds: ClipDataset, batch_size: int=32, progre
     ds.hidden, ds.hidden_start = hidden, start
     return start
 
+# %% ../nbs/02_clip.ipynb #c1db6b28
 _FROZEN_FEATURES = {}  # (tower weights, pooling, sequences) -> pooled features, for towers with no trainable weight
 
 @torch.no_grad()
 def pooled_tower_features(model: AbClipModel, ds: ClipDataset, batch_size: int=64) -> torch.Tensor:  # N x H
-    "Pooled last hidden states of the tower (before the head) for every pair, in dataset order; memoised while the tower is wholly frozen."
+    ("Pooled last hidden states of the tower (before the head) for every pair, in dataset order; memoised while the "
+     "tower is wholly frozen.")
     frozen = not any(p.requires_grad for p in model.tower.parameters())
     if frozen:
-        key = (state_dict_sha256(model.tower), model.config.pooling, hashlib.sha1(ds.groups.numpy().tobytes()).hexdigest())
+        key = (state_dict_sha256(model.tower), model.config.pooling,
+               hashlib.sha1(ds.groups.numpy().tobytes()).hexdigest())
         if key in _FROZEN_FEATURES: return _FROZEN_FEATURES[key].clone()
-    was = model.training; model.eval(); dev = next(model.parameters()).device
+    was = model.training
+    model.eval()
+    dev = next(model.parameters()).device
     out = torch.zeros(len(ds), model.tower.config.hidden_size)
-    for idx, b in pair_batches(ds, range(len(ds)), batch_size, model.config.tower_config.get("pad_token_id") or 0, uses_cache(model, ds)):
+    for idx, b in pair_batches(ds, range(len(ds)), batch_size, model.config.tower_config.get("pad_token_id") or 0,
+                               uses_cache(model, ds)):
         ids, am = b["input_ids"].to(dev), b["attention_mask"].to(dev)
         h = model.tower_states(ids, am, b["hidden"].to(dev) if "hidden" in b else None)
         out[idx] = pool_hidden(h, ids, am, model.config.special_token_ids, model.config.pooling).float().cpu()
@@ -752,18 +885,28 @@ def pooled_tower_features(model: AbClipModel, ds: ClipDataset, batch_size: int=6
     if frozen: _FROZEN_FEATURES[key] = out.clone()
     return out
 
-def fit_heads(model: AbClipModel, ds: ClipDataset, steps: int=600, lr: float=1e-3, weight_decay: float=0.0, seed: int=0) -> list[float]:
-    "Fit the pooled heads and temperature on the frozen tower's features, full batch (the frozen-feature model, and the warm start of fine-tuning)."
+# %% ../nbs/02_clip.ipynb #5b5ecf48
+def fit_heads(model: AbClipModel, ds: ClipDataset, steps: int=600, lr: float=1e-3, weight_decay: float=0.0,
+              seed: int=0) -> list[float]:
+    ("Fit the pooled heads and temperature on the frozen tower's features, full batch (the frozen-feature model, and "
+     "the warm start of fine-tuning).")
     set_seed(seed)
     X = pooled_tower_features(model, ds).to(model.device)
-    Y = ds.vectors.to(model.device); g = ds.groups.to(model.device)
+    Y = ds.vectors.to(model.device)
+    g = ds.groups.to(model.device)
     params = list(model.seq_proj.parameters()) + list(model.struct_proj.parameters()) + [model.logit_scale]
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
-    was = model.training; model.train(); losses = []
+    was = model.training
+    model.train()
+    losses = []
     for _ in range(steps):
-        s = F.normalize(model.seq_proj(X), dim=-1); t = model.encode_structures(Y)
+        s = F.normalize(model.seq_proj(X), dim=-1)
+        t = model.encode_structures(Y)
         loss = clip_loss(s, t, model.clamped_logit_scale(), g, gather=False)
-        opt.zero_grad(); loss.backward(); opt.step(); losses.append(loss.item())
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
     model.train(was)
     return losses
 
@@ -773,24 +916,34 @@ class ClipRun:
     "What `train_clip` returns."
     model: AbClipModel
     tokenizer: object
-    metrics: dict        # split -> whole-split metrics of the selected model (and of the untrained model under "untrained_<split>")
+    # split -> whole-split metrics of the selected model (and of the untrained model under "untrained_<split>")
+    metrics: dict
     history: pd.DataFrame  # Trainer log history (one row per epoch; empty for heads-only recipes)
     out: Path            # checkpoint folder (CLIP model + tokenizer + model card) with `tower/` exported beside it
     seconds: float
     info: dict = field(default_factory=dict)  # recipe, options, data sizes, selection
 
-_CURRENT = dict(epochs=5, batch_size=32, lr=1e-4, head_lr=None, weight_decay=0.25, projection_dim=512, struct_pooling="mean",
+# %% ../nbs/02_clip.ipynb #ca0472fc
+_CURRENT = dict(epochs=5, batch_size=32, lr=1e-4, head_lr=None, weight_decay=0.25, projection_dim=512,
+                struct_pooling="mean",
                 standardize=False, head="linear", struct_layernorm=True, residue_weight=0.0, train_layers=None,
                 warm_start_steps=0, warm_start_lr=1e-3, select_by="loss")
-_FROZEN = {**_CURRENT, "struct_layernorm": False, "train_layers": 0, "warm_start_steps": 600, "epochs": 0, "select_by": "mrr"}
+_FROZEN = {**_CURRENT, "struct_layernorm": False, "train_layers": 0, "warm_start_steps": 600, "epochs": 0,
+           "select_by": "mrr"}
 _TOP = dict(train_layers=2, epochs=6, lr=5e-5, head_lr=1e-4, weight_decay=0.01)
 RECIPES = {
-    "current": _CURRENT,                                                  # last round's: whole tower and fresh heads at lr 1e-4
-    "frozen": _FROZEN,                                                    # linear heads on the frozen towers' features (the ceiling)
-    "frozen+std": {**_FROZEN, "standardize": True},                       # + structure vectors standardised with train statistics
-    "frozen+std+cdr": {**_FROZEN, "standardize": True, "struct_pooling": "cdr"},  # + framework / CDR1-3 pooled structure vectors
-    "top2+std+cdr": {**_FROZEN, "standardize": True, "struct_pooling": "cdr", **_TOP},  # + the top 2 tower layers fine-tuned after the warm start
-    "top2+std+cdr+res": {**_FROZEN, "standardize": True, "struct_pooling": "cdr", **_TOP, "residue_weight": 0.5},  # + residue-level loss
+    # last round's: whole tower and fresh heads at lr 1e-4
+    "current": _CURRENT,
+    # linear heads on the frozen towers' features (the ceiling)
+    "frozen": _FROZEN,
+    # + structure vectors standardised with train statistics
+    "frozen+std": {**_FROZEN, "standardize": True},
+    # + framework / CDR1-3 pooled structure vectors
+    "frozen+std+cdr": {**_FROZEN, "standardize": True, "struct_pooling": "cdr"},
+    # + the top 2 tower layers fine-tuned after the warm start
+    "top2+std+cdr": {**_FROZEN, "standardize": True, "struct_pooling": "cdr", **_TOP},
+    # + residue-level loss
+    "top2+std+cdr+res": {**_FROZEN, "standardize": True, "struct_pooling": "cdr", **_TOP, "residue_weight": 0.5},
 }
 DEFAULT_RECIPE = "top2+std+cdr+res"
 
@@ -802,6 +955,7 @@ def recipe_options(recipe: str|None=None, **overrides) -> dict:
     if bad: raise ValueError(f"unknown training option(s) {sorted(bad)}; options are {sorted(RECIPES[recipe])}")
     return {**RECIPES[recipe], **{k: v for k, v in overrides.items() if v is not None}}
 
+# %% ../nbs/02_clip.ipynb #44a1905a
 def load_clip_split(dataset: str|os.PathLike, split: str, tokenizer, encoder: str="proteinmpnn", store=None,
                     pairing: str="chain", struct_pooling: str="mean", residues: bool=False) -> ClipDataset:
     "The `ClipDataset` of one split from the notebook-00 manifest and the notebook-01 embedding store."
@@ -811,8 +965,10 @@ def load_clip_split(dataset: str|os.PathLike, split: str, tokenizer, encoder: st
     res, masks = pair_residues(emb, pairs) if residues else (None, None)
     return ClipDataset(pairs, vecs, tokenizer, residues=res, residue_masks=masks)
 
+# %% ../nbs/02_clip.ipynb #429ad523
 def standardization(ds: ClipDataset) -> dict:
-    "Train-split statistics for the config: mean and sd of the pooled structure vectors (and of the residue features when loaded)."
+    ("Train-split statistics for the config: mean and sd of the pooled structure vectors (and of the residue features "
+     "when loaded).")
     v = ds.vectors.double()
     out = {"struct_mean": v.mean(0).tolist(), "struct_std": v.std(0).clamp_min(1e-6).tolist()}
     if ds.residues is not None:
@@ -820,69 +976,91 @@ def standardization(ds: ClipDataset) -> dict:
         out.update(residue_mean=r.mean(0).tolist(), residue_std=np.maximum(r.std(0), 1e-6).tolist())
     return out
 
+# %% ../nbs/02_clip.ipynb #a1cd5704
 def train_clip(tower: str="antiberty", # "antiberty", an ESM2 hub id or a folder; or a (model, tokenizer) tuple
-               dataset: str|os.PathLike|None=None, # ProteinFlow dataset folder of notebook 00 (default: output_dir()/proteinflow_sabdab_offline)
-               out: str|os.PathLike|None=None, # run folder (default: output_dir()/clip/<tower>-seed<seed>)
+               # ProteinFlow dataset folder of notebook 00 (default: `RunDirs().dataset`)
+               dataset: str|os.PathLike|None=None,
+               out: str|os.PathLike|None=None, # run folder (default: `RunDirs().seed_dir(seed)`)
                encoder: str="proteinmpnn", store=None, pairing: str="chain", pooling: str="mean", seed: int=0,
                recipe: str|None=None, # a name in `RECIPES` (default: `DEFAULT_RECIPE`)
                progress: bool=True,
-               perplexity: bool=True, # with a masked-LM head: pseudo-perplexity of base and CLIP tower on the test chains (model card)
-               **options) -> ClipRun:   # overrides of the recipe's options (epochs, lr, head_lr, train_layers, residue_weight, ...)
-    "Train a CLIP model with a recipe: optional warm start of the heads on frozen features, then the Trainer; select on valid; save and export."
+               # with a masked-LM head: pseudo-perplexity of base and CLIP tower on the test chains (model card)
+               perplexity: bool=True,
+               # overrides of the recipe's options (epochs, lr, head_lr, train_layers, residue_weight, ...)
+               **options) -> ClipRun:
+    ("Train a CLIP model with a recipe: optional warm start of the heads on frozen features, then the Trainer; select "
+     "on valid; save and export.")
     t0 = time.time()
     trainer_kwargs = {k: options.pop(k) for k in list(options) if k not in RECIPES["current"]}
-    opt = recipe_options(recipe, **options); name_recipe = recipe or DEFAULT_RECIPE
-    dataset = Path(dataset) if dataset is not None else output_dir()/"proteinflow_sabdab_offline"
+    opt = recipe_options(recipe, **options)
+    name_recipe = recipe or DEFAULT_RECIPE
+    dataset = Path(dataset) if dataset is not None else RunDirs().dataset
     model0, tok = load_tower(tower, mlm=True) if isinstance(tower, str) else tower
-    mlm = model0 if model0.base_model is not model0 else None   # a masked-LM model: its encoder trains, its head is kept frozen aside
+    # a masked-LM model: its encoder trains, its head is kept frozen aside
+    mlm = model0 if model0.base_model is not model0 else None
     if mlm is not None: model0 = mlm.base_model
     name = tower if isinstance(tower, str) else getattr(model0.config, "name_or_path", "custom")
-    out = Path(out) if out is not None else output_dir()/"clip"/f"{Path(str(name)).name}-seed{seed}"
+    out = Path(out) if out is not None else RunDirs().seed_dir(seed)
     use_res = opt["residue_weight"] > 0
     if use_res: check_per_residue(tok, ["EVQLVESGGGLVQPGGSLRLSCAAS"])
-    data = {s: load_clip_split(dataset, s, tok, encoder, store, pairing, opt["struct_pooling"], residues=use_res and s == "train") for s in SPLITS}
+    data = {s: load_clip_split(dataset, s, tok, encoder, store, pairing, opt["struct_pooling"],
+                               residues=use_res and s == "train") for s in SPLITS}
     stats = standardization(data["train"]) if opt["standardize"] else {}
     if not use_res: stats = {k: v for k, v in stats.items() if not k.startswith("residue")}
-    model = AbClipModel.from_tower(model0, tok, seed=seed, structure_dim=data["train"].vectors.shape[1], projection_dim=opt["projection_dim"],
+    model = AbClipModel.from_tower(model0, tok, seed=seed, structure_dim=data["train"].vectors.shape[1],
+                                   projection_dim=opt["projection_dim"],
                                    pooling=pooling, structure_encoder=encoder, pairing=pairing, tower_name=str(name),
-                                   struct_pooling=opt["struct_pooling"], head=opt["head"], struct_layernorm=opt["struct_layernorm"],
-                                   residue_weight=opt["residue_weight"], residue_dim=(data["train"].residues[0].shape[1] if use_res else 128),
+                                   struct_pooling=opt["struct_pooling"], head=opt["head"],
+                                   struct_layernorm=opt["struct_layernorm"],
+                                   residue_weight=opt["residue_weight"],
+                                   residue_dim=(data["train"].residues[0].shape[1] if use_res else 128),
                                    train_layers=opt["train_layers"], **stats)
     start = freeze_bottom(model.tower, opt["train_layers"])
     if start == 0: model.config.train_layers = None   # the whole tower trains: nothing to cache
     tunes = opt["epochs"] and (opt["train_layers"] is None or opt["train_layers"] > 0)
-    fit_s = 0.0   # time spent fitting (caching the train split, warm start, training steps), without evaluations and saving
-    if tunes and start > 0:   # the frozen bottom runs once per sequence (and once per process for all seeds), not every epoch
+    # time spent fitting (caching the train split, warm start, training steps), without evaluations and saving
+    fit_s = 0.0
+    # the frozen bottom runs once per sequence (and once per process for all seeds), not every epoch
+    if tunes and start > 0:
         for s in SPLITS:
-            t = time.time(); cache_hidden(model, data[s], progress=progress and s == "train")
+            t = time.time()
+            cache_hidden(model, data[s], progress=progress and s == "train")
             if s == "train": fit_s += time.time() - t
     metrics = {"untrained_test": evaluate_clip(model, data["test"])}
-    info = {"tower": str(name), "encoder": encoder, "pairing": pairing, "pooling": pooling, "seed": seed, "recipe": name_recipe, **opt,
+    info = {"tower": str(name), "encoder": encoder, "pairing": pairing, "pooling": pooling, "seed": seed,
+            "recipe": name_recipe, **opt,
             "dataset": str(dataset), "n_pairs": {s: len(d) for s, d in data.items()}, "first_trained_layer": start,
             "truncated_sequences": {s: d.truncated for s, d in data.items()}, "mlm_head": mlm is not None}
     if opt["warm_start_steps"]:
-        t = time.time(); fit_heads(model, data["train"], opt["warm_start_steps"], opt["warm_start_lr"], seed=seed)
+        t = time.time()
+        fit_heads(model, data["train"], opt["warm_start_steps"], opt["warm_start_lr"], seed=seed)
         fit_s += time.time() - t
         metrics["warm_start_valid"] = evaluate_clip(model, data["valid"])
     history, selected = pd.DataFrame(), "warm start (heads on frozen features)" if opt["warm_start_steps"] else "untrained"
     rank, world = distributed_world()
     if tunes:
         warm = {k: v.detach().clone() for k, v in model.state_dict().items()} if opt["warm_start_steps"] else None
-        args = clip_training_args(out/"checkpoints", seed=seed, epochs=opt["epochs"], lr=opt["lr"], batch_size=opt["batch_size"],
-                                  weight_decay=opt["weight_decay"], progress=progress, select_by=opt["select_by"], **trainer_kwargs)
+        args = clip_training_args(out/"checkpoints", seed=seed, epochs=opt["epochs"], lr=opt["lr"],
+                                  batch_size=opt["batch_size"],
+                                  weight_decay=opt["weight_decay"], progress=progress, select_by=opt["select_by"],
+                                  **trainer_kwargs)
         info["precision"] = "bf16" if args.bf16 else "fp16" if args.fp16 else "fp32"
-        trainer = ClipTrainer(model=model, args=args, train_dataset=data["train"], eval_dataset=data["valid"], head_lr=opt["head_lr"],
+        trainer = ClipTrainer(model=model, args=args, train_dataset=data["train"], eval_dataset=data["valid"],
+                              head_lr=opt["head_lr"],
                               data_collator=ClipCollator(tok.pad_token_id), processing_class=tok)
-        t = time.time(); trainer.train()
+        t = time.time()
+        trainer.train()
         fit_s += time.time() - t - sum(r.get("eval_runtime", 0) for r in trainer.state.log_history)
         model, history = trainer.model, pd.DataFrame(trainer.state.log_history)
         selected = f"checkpoint {Path(trainer.state.best_model_checkpoint or '').name}"
         if warm is not None and evaluate_clip(model, data["valid"])["mrr"] < metrics["warm_start_valid"]["mrr"]:
-            model.load_state_dict(warm); selected = "warm start (valid MRR above every fine-tuned checkpoint)"
+            model.load_state_dict(warm)
+            selected = "warm start (valid MRR above every fine-tuned checkpoint)"
     for s in ("valid", "test"): metrics[s] = evaluate_clip(model, data[s])
     for s in SPLITS: data[s].hidden = None
     info.update(selected=selected, seconds=round(time.time() - t0, 1), fit_seconds=round(fit_s, 2), processes=world)
-    if world > 1:   # every rank holds the same model now; rank 0 writes it, after the others have read their checkpoints
+    # every rank holds the same model now; rank 0 writes it, after the others have read their checkpoints
+    if world > 1:
         import torch.distributed as dist
         dist.barrier()
         if rank > 0: return ClipRun(model, tok, metrics, history, out, time.time() - t0, info)
@@ -890,13 +1068,16 @@ def train_clip(tower: str="antiberty", # "antiberty", an ESM2 hub id or a folder
     shutil.rmtree(out/"checkpoints", ignore_errors=True)
     history.to_csv(out/"history.csv", index=False)
     if mlm is not None and perplexity:
-        metrics["pseudo_perplexity"] = record_perplexity(out, mlm, tok, data["test"].pairs.sequence.drop_duplicates().tolist(), progress)
+        metrics["pseudo_perplexity"] = record_perplexity(out, mlm, tok,
+                                                         data["test"].pairs.sequence.drop_duplicates().tolist(), progress)
     return ClipRun(model, tok, metrics, history, out, time.time() - t0, info)
 
+# %% ../nbs/02_clip.ipynb #4e3ecf5d
 def load_or_train_clip(out: str|os.PathLike, # run folder
                        force: bool=False, # train again even when `out/metrics.json` exists
                        **kwargs) -> dict:     # `train_clip` arguments
-    "The saved `{'info', 'metrics'}` of a finished run in `out`, or train it first (skip-if-done, as the command line does)."
+    ("The saved `{'info', 'metrics'}` of a finished run in `out`, or train it first (skip-if-done, as the command line "
+     "does).")
     out = Path(out)
     if force or not (out/"metrics.json").exists(): train_clip(out=out, **kwargs)
     return json.loads((out/"metrics.json").read_text())
@@ -905,39 +1086,54 @@ def load_or_train_clip(out: str|os.PathLike, # run folder
 def with_mlm_head(tower: PreTrainedModel, # a (CLIP-trained) encoder
                   mlm: PreTrainedModel, # the base tower's masked-LM model (`*ForMaskedLM`), whose head is kept
                  ) -> PreTrainedModel:
-    "A copy of `mlm` with `tower`'s encoder weights and `mlm`'s own head, untied from the (possibly trained) input embeddings."
+    ("A copy of `mlm` with `tower`'s encoder weights and `mlm`'s own head, untied from the (possibly trained) input "
+     "embeddings.")
     import copy
-    m = copy.deepcopy(mlm).eval(); m.config.tie_word_embeddings = False
+    m = copy.deepcopy(mlm).eval()
+    m.config.tie_word_embeddings = False
     dec = m.get_output_embeddings()
     for n, p in list(dec.named_parameters(recurse=False)): setattr(dec, n, nn.Parameter(p.detach().clone()))
     m.base_model.load_state_dict(tower.state_dict())
     return m
 
+# %% ../nbs/02_clip.ipynb #2d45821d
 def export_tower(model: AbClipModel, tokenizer, out: str|os.PathLike,
-                 mlm: PreTrainedModel|None=None, # the base masked-LM model: the export then loads with `AutoModelForMaskedLM` too
+                 # the base masked-LM model: the export then loads with `AutoModelForMaskedLM` too
+                 mlm: PreTrainedModel|None=None,
                 ) -> Path:
-    "Save the sequence tower alone (standard HF model + tokenizer) for `AutoModel*` loading, with the base masked-LM head when given."
+    ("Save the sequence tower alone (standard HF model + tokenizer) for `AutoModel*` loading, with the base masked-LM "
+     "head when given.")
     out = Path(out)
-    (with_mlm_head(model.tower, mlm) if mlm is not None else model.tower).save_pretrained(out); tokenizer.save_pretrained(out)
+    (with_mlm_head(model.tower, mlm) if mlm is not None else model.tower).save_pretrained(out)
+    tokenizer.save_pretrained(out)
     return out
 
+# %% ../nbs/02_clip.ipynb #dd213457
 def add_mlm_head(run: str|os.PathLike) -> Path:
-    "Re-export `run/tower` with the base tower's masked-LM head (for runs saved before the head was kept); a no-op when it has one."
-    run = Path(run); cfg = json.loads((run/"tower"/"config.json").read_text())
+    ("Re-export `run/tower` with the base tower's masked-LM head (for runs saved before the head was kept); a no-op "
+     "when it has one.")
+    run = Path(run)
+    cfg = json.loads((run/"tower"/"config.json").read_text())
     if any(a.endswith("ForMaskedLM") for a in cfg.get("architectures") or []): return run/"tower"
     name = json.loads((run/"metrics.json").read_text())["info"]["tower"]
     mlm, tok = load_tower("antiberty" if name.startswith("antiberty") else name, mlm=True)
     if mlm.base_model is mlm: raise ValueError(f"{run}: its base tower {name!r} has no masked-LM head to add")
     return export_tower(AbClipModel.from_pretrained(run).eval(), AutoTokenizer.from_pretrained(run), run/"tower", mlm)
 
+# %% ../nbs/02_clip.ipynb #0cbcffa0
 def model_card(info: dict, metrics: dict) -> str:
     "Markdown model card: towers, data, split, metrics, intended use."
-    t = metrics.get("test", {}); u = metrics.get("untrained_test", {}); ppl = metrics.get("pseudo_perplexity")
-    ppl_line = (f"- Forgetting check: pseudo-perplexity on the {ppl['n_chains']} test chains ({ppl.get('positions_per_chain', 'all')} "
+    t = metrics.get("test", {})
+    u = metrics.get("untrained_test", {})
+    ppl = metrics.get("pseudo_perplexity")
+    ppl_line = (f"- Forgetting check: pseudo-perplexity on the {ppl['n_chains']} test chains "
+                f"({ppl.get('positions_per_chain', 'all')} "
                 f"masked positions per chain), base tower {ppl['base']:.3f}, CLIP tower {ppl['clip']:.3f}.\n" if ppl else "")
     rows = "\n".join(f"| {k} | {u.get(k, float('nan')):.3f} | {t.get(k, float('nan')):.3f} |" for k in
-                     ("seq2struct_top1", "struct2seq_top1", "seq2struct_top10", "seq2struct_mrr", "struct2seq_mrr", "heavy_seq2struct_top1",
-                      "light_seq2struct_top1", "nanobody_seq2struct_top1", "fv_seq2struct_top1", "fv_struct2seq_top1", "alignment",
+                     ("seq2struct_top1", "struct2seq_top1", "seq2struct_top10", "seq2struct_mrr", "struct2seq_mrr",
+                      "heavy_seq2struct_top1",
+                      "light_seq2struct_top1", "nanobody_seq2struct_top1", "fv_seq2struct_top1",
+                      "fv_struct2seq_top1", "alignment",
                       "uniformity_seq", "uniformity_struct", "erank_seq", "erank_struct"))
     return f"""---
 library_name: transformers
@@ -970,11 +1166,15 @@ which CLIP training does not touch: {info.get('mlm_head', False)}) `AutoModelFor
 (see the project's data README) restrict redistribution of the data, not of these weights' code path.
 """
 
+# %% ../nbs/02_clip.ipynb #30e160d8
 def save_clip(model: AbClipModel, tokenizer, out: str|os.PathLike, metrics: dict, info: dict,
-              mlm: PreTrainedModel|None=None) -> Path: # the base masked-LM model, whose head goes into the exported tower
+              # the base masked-LM model, whose head goes into the exported tower
+              mlm: PreTrainedModel|None=None) -> Path:
     "Save the CLIP model, tokenizer, metrics, model card, and the exported tower in `out/tower`."
-    out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(out); tokenizer.save_pretrained(out)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
     write_json({"info": info, "metrics": metrics}, out/"metrics.json")
     (out/"README.md").write_text(model_card(info, metrics))
     export_tower(model, tokenizer, out/"tower", mlm)
@@ -982,12 +1182,15 @@ def save_clip(model: AbClipModel, tokenizer, out: str|os.PathLike, metrics: dict
 
 # %% ../nbs/02_clip.ipynb #41e21067
 def demo_clip_data(tokenizer, n: int=48, dim: int=16, seed: int=0, residues: bool=False) -> ClipDataset:
-    "Random sequences whose 'structure' vectors (and per-residue features) are a fixed random function of their residues (a learnable toy task)."
-    rng = np.random.default_rng(seed); aa = np.array(list("ACDEFGHIKLMNPQRSTVWY"))
+    ("Random sequences whose 'structure' vectors (and per-residue features) are a fixed random function of their "
+     "residues (a learnable toy task).")
+    rng = np.random.default_rng(seed)
+    aa = np.array(list("ACDEFGHIKLMNPQRSTVWY"))
     seqs = ["".join(rng.choice(aa, rng.integers(8, 20))) for _ in range(n)]
     W = np.random.default_rng(123).normal(size=(20, dim)).astype(np.float32)
     onehot = [np.eye(20, dtype=np.float32)[[list(aa).index(c) for c in s]] for s in seqs]   # L x 20 each
-    pairs = pd.DataFrame({"id": [f"s{i}" for i in range(n)], "chain": "H", "chain_type": "heavy", "nanobody": False, "sequence": seqs})
+    pairs = pd.DataFrame({"id": [f"s{i}" for i in range(n)], "chain": "H", "chain_type": "heavy", "nanobody": False,
+                          "sequence": seqs})
     pairs["group"] = [sequence_group(s) for s in seqs]
     res = [(o @ W).astype(np.float16) for o in onehot] if residues else None
     return ClipDataset(pairs, np.stack([o.mean(0) @ W for o in onehot]), tokenizer, residues=res,
@@ -995,13 +1198,16 @@ def demo_clip_data(tokenizer, n: int=48, dim: int=16, seed: int=0, residues: boo
 
 # %% ../nbs/02_clip.ipynb #03f9f915
 def check_residue_tokens(tokenizer, seq: str) -> torch.Tensor:  # T token ids
-    "Token ids of `seq` with one token per residue between the two special tokens (token i + 1 is residue i), or a named error."
+    ("Token ids of `seq` with one token per residue between the two special tokens (token i + 1 is residue i), or a "
+     "named error.")
     ids = tokenizer(seq, return_tensors="pt")["input_ids"][0]
     if len(ids) != len(seq) + 2 or (ids == tokenizer.unk_token_id).any():
-        raise ValueError(f"sequence {seq[:30]}{'…' if len(seq) > 30 else ''} does not map to one known token per residue "
-                         f"({len(ids)} tokens for {len(seq)} residues; unknown letters: {sorted(set(seq) - set(tokenizer.get_vocab()))})")
+        raise ValueError(f"sequence {seq[:30]}{'…' if len(seq) > 30 else ''} does not map to one known token per "
+                         f"residue ({len(ids)} tokens for {len(seq)} residues; unknown letters: "
+                         f"{sorted(set(seq) - set(tokenizer.get_vocab()))})")
     return ids
 
+# %% ../nbs/02_clip.ipynb #82fe31a0
 def mlm_head(mlm: PreTrainedModel) -> nn.Module:
     "The masked-LM head of a BERT (`cls`) or ESM (`lm_head`) masked-LM model: hidden states -> logits."
     head = getattr(mlm, "cls", None)
@@ -1009,31 +1215,39 @@ def mlm_head(mlm: PreTrainedModel) -> nn.Module:
     if head is None: raise ValueError(f"{type(mlm).__name__} has no masked-LM head (cls or lm_head)")
     return head
 
+# %% ../nbs/02_clip.ipynb #a2fd8f22
 @torch.no_grad()
 def masked_logprobs(mlm: PreTrainedModel, tokenizer, seq: str,
                     positions=None, # residue indices (0-based) to mask, one at a time; default: every residue
                     batch_size: int=32,
-                    keep: int|None=None, # also return, per chunk of masked inputs, the hidden states entering layer `keep`
-                    states: list|None=None, # per chunk: states entering layer `start` from a tower with the same bottom (`keep`)
+                    # also return, per chunk of masked inputs, the hidden states entering layer `keep`
+                    keep: int|None=None,
+                    # per chunk: states entering layer `start` from a tower with the same bottom (`keep`)
+                    states: list|None=None,
                     start: int=0) -> torch.Tensor|tuple:  # P x V log-probabilities (and the kept states)
     "Log-probabilities at each position of `seq` with that one residue masked (one forward pass per position, batched)."
     ids = check_residue_tokens(tokenizer, seq)
     positions = torch.as_tensor(list(range(len(seq))) if positions is None else list(positions), dtype=torch.long)
-    dev = next(mlm.parameters()).device; out, kept = [], []
+    dev = next(mlm.parameters()).device
+    out, kept = [], []
     for n, chunk in enumerate(positions.split(batch_size)):
-        x = ids.repeat(len(chunk), 1); rows = torch.arange(len(chunk))
+        x = ids.repeat(len(chunk), 1)
+        rows = torch.arange(len(chunk))
         x[rows, chunk + 1] = tokenizer.mask_token_id
         x, am = x.to(dev), torch.ones_like(x).to(dev)
         if states is not None: logits = mlm_head(mlm)(run_top_layers(mlm.base_model, states[n].to(dev), am, start))
         elif keep is not None:
             last, h = forward_with_states(mlm.base_model, x, am, keep)
-            logits = mlm_head(mlm)(last); kept.append(h.cpu())
+            logits = mlm_head(mlm)(last)
+            kept.append(h.cpu())
         else: logits = mlm(input_ids=x, attention_mask=am).logits
         out.append(torch.log_softmax(logits[rows.to(dev), (chunk + 1).to(dev)].float(), -1).cpu())
     lp = torch.cat(out) if out else torch.zeros(0, mlm.config.vocab_size)
     return (lp, kept) if keep is not None else lp
 
-def pseudo_log_likelihood(mlm: PreTrainedModel, tokenizer, seqs: list[str], batch_size: int=32, progress: bool=False) -> np.ndarray:  # N
+# %% ../nbs/02_clip.ipynb #ca47c000
+def pseudo_log_likelihood(mlm: PreTrainedModel, tokenizer, seqs: list[str], batch_size: int=32,
+                          progress: bool=False) -> np.ndarray:  # N
     "Sum over residues of log p(true residue | the sequence with that residue masked), per sequence."
     out = []
     for s in tqdm(seqs, disable=not progress, desc="pseudo-log-likelihood"):
@@ -1041,55 +1255,71 @@ def pseudo_log_likelihood(mlm: PreTrainedModel, tokenizer, seqs: list[str], batc
         out.append(float(lp[torch.arange(len(s)), check_residue_tokens(tokenizer, s)[1:-1]].sum()))
     return np.array(out)
 
+# %% ../nbs/02_clip.ipynb #932dfb31
 def pseudo_perplexity(mlm: PreTrainedModel, tokenizer, seqs: list[str], batch_size: int=32, progress: bool=False,
-                      per_seq: int|None=None, # mask only this many positions per sequence (seeded sample): an unbiased, cheaper estimate
+                      # mask only this many positions per sequence (seeded sample): an unbiased, cheaper estimate
+                      per_seq: int|None=None,
                       seed: int=0,
-                      keep: int|None=None, # sampled only: also return the states entering layer `keep`, per sequence and chunk
-                      states: list|None=None, start: int=0, # sampled only: such states from a tower sharing this one's bottom
+                      # sampled only: also return the states entering layer `keep`, per sequence and chunk
+                      keep: int|None=None,
+                      states: list|None=None,
+                      start: int=0, # sampled only: such states from a tower sharing this one's bottom
                      ) -> float|tuple:
     "exp(−mean log p(true residue | that residue masked)) over `seqs`: 1 is perfect, the vocabulary size is chance."
-    if per_seq is None: return float(np.exp(-pseudo_log_likelihood(mlm, tokenizer, seqs, batch_size, progress).sum() / sum(map(len, seqs))))
+    if per_seq is None:
+        return float(np.exp(-pseudo_log_likelihood(mlm, tokenizer, seqs, batch_size, progress).sum() / sum(map(len, seqs))))
     rng, lps, kept = np.random.default_rng(seed), [], []
     for i, s in enumerate(tqdm(seqs, disable=not progress, desc="pseudo-perplexity")):
         pos = np.sort(rng.choice(len(s), min(per_seq, len(s)), replace=False))
         lp = masked_logprobs(mlm, tokenizer, s, pos, batch_size, keep, states[i] if states is not None else None, start)
-        if keep is not None: lp, k = lp; kept.append(k)
+        if keep is not None:
+            lp, k = lp
+            kept.append(k)
         lps.append(lp[torch.arange(len(pos)), check_residue_tokens(tokenizer, s)[1:-1][pos]].numpy())
     ppl = float(np.exp(-np.concatenate(lps).mean()))
     return (ppl, kept) if keep is not None else ppl
 
 # %% ../nbs/02_clip.ipynb #e3a33b2e
-_BASE_PPL = {}  # (base weights, chains) -> pseudo-perplexity: the base is scored once per process, not once per CLIP seed
-_BASE_STATES = {}  # (base weights, chains, positions, layer) -> the base's states entering that layer on each masked input
+# (base weights, chains) -> pseudo-perplexity: the base is scored once per process, not once per CLIP seed
+_BASE_PPL = {}
+# (base weights, chains, positions, layer) -> the base's states entering that layer on each masked input
+_BASE_STATES = {}
 
 def record_perplexity(run: str|os.PathLike, # a saved CLIP run (`save_clip`) whose `tower/` has the masked-LM head
                       base: PreTrainedModel, tokenizer, # the base tower's masked-LM model
                       seqs: list[str], # chains to score, e.g. the test split's
-                      progress: bool=False, base_ppl: float|None=None, # the base's value when already computed on `seqs`
-                      per_seq: int|None=16) -> dict: # masked positions per chain (seeded sample; None: every position, ~8× slower)
+                      progress: bool=False,
+                      base_ppl: float|None=None, # the base's value when already computed on `seqs`
+                      # masked positions per chain (seeded sample; None: every position, ~8× slower)
+                      per_seq: int|None=16) -> dict:
     "Pseudo-perplexity of the base and the CLIP tower on `seqs`, stored in `run/metrics.json` and the model card."
-    run = Path(run); saved = json.loads((run/"metrics.json").read_text())
+    run = Path(run)
+    saved = json.loads((run/"metrics.json").read_text())
     clip_mlm = AutoModelForMaskedLM.from_pretrained(run/"tower").eval()
     key = (state_dict_sha256(base), hashlib.sha256("\n".join(seqs).encode()).hexdigest(), per_seq)
-    k = shared_bottom(base.base_model, clip_mlm.base_model) if per_seq else 0   # a top-k tuned tower: its bottom is the base's
+    # a top-k tuned tower: its bottom is the base's
+    k = shared_bottom(base.base_model, clip_mlm.base_model) if per_seq else 0
     share = 0 < k < n_layers(base.base_model)
     if base_ppl is None: base_ppl = _BASE_PPL.get(key)
     if base_ppl is None or (share and key + (k,) not in _BASE_STATES):
         if share:
             _BASE_STATES.clear()   # one set of states (about 0.4 GB for AntiBERTy on 103 chains x 16 positions)
-            base_ppl, _BASE_STATES[key + (k,)] = pseudo_perplexity(base, tokenizer, seqs, progress=progress, per_seq=per_seq, keep=k)
+            base_ppl, _BASE_STATES[key + (k,)] = pseudo_perplexity(base, tokenizer, seqs, progress=progress,
+                                                                   per_seq=per_seq, keep=k)
         else: base_ppl = pseudo_perplexity(base, tokenizer, seqs, progress=progress, per_seq=per_seq)
         _BASE_PPL[key] = base_ppl
     clip = pseudo_perplexity(clip_mlm, tokenizer, seqs, progress=progress, per_seq=per_seq,
                              **({"states": _BASE_STATES[key + (k,)], "start": k} if share else {}))
     ppl = {"base": base_ppl, "clip": clip, "n_chains": len(seqs), "positions_per_chain": per_seq or "all"}
     saved["metrics"]["pseudo_perplexity"] = ppl
-    write_json(saved, run/"metrics.json"); (run/"README.md").write_text(model_card(saved["info"], saved["metrics"]))
+    write_json(saved, run/"metrics.json")
+    (run/"README.md").write_text(model_card(saved["info"], saved["metrics"]))
     return ppl
 
 # %% ../nbs/02_clip.ipynb #5e7559a5
 ABLATION_COLUMNS = ["seq2struct_top1", "struct2seq_top1", "mrr", "heavy_seq2struct_top1", "light_seq2struct_top1",
-                    "nanobody_seq2struct_top1", "fv_seq2struct_top1", "fv_struct2seq_top1", "uniformity_struct", "erank_struct", "erank_seq"]
+                    "nanobody_seq2struct_top1", "fv_seq2struct_top1", "fv_struct2seq_top1", "uniformity_struct",
+                    "erank_struct", "erank_seq"]
 
 def ablation_table(results: dict, # (recipe, seed) -> saved run ({'info', 'metrics'}, `load_or_train_clip`)
                    split: str="test", columns: list=ABLATION_COLUMNS) -> pd.DataFrame:
@@ -1098,9 +1328,11 @@ def ablation_table(results: dict, # (recipe, seed) -> saved run ({'info', 'metri
     rows = []
     for r in recipes:
         ms = pd.DataFrame([results[k]["metrics"][split] for k in results if k[0] == r])
-        rows.append({"recipe": r, "seeds": len(ms), **{c: f"{ms[c].mean():.3f} ± {ms[c].std(ddof=1) if len(ms) > 1 else 0:.3f}" for c in columns if c in ms}})
+        rows.append({"recipe": r, "seeds": len(ms),
+                     **{c: f"{ms[c].mean():.3f} ± {ms[c].std(ddof=1) if len(ms) > 1 else 0:.3f}" for c in columns if c in ms}})
     return pd.DataFrame(rows).set_index("recipe")
 
+# %% ../nbs/02_clip.ipynb #4eb86393
 def best_recipe(results: dict, metric: str="mrr") -> str:
     "The recipe with the highest mean validation `metric` over its seeds (model selection on valid only)."
     recipes = list(dict.fromkeys(r for r, _ in results))
@@ -1113,21 +1345,27 @@ def ablation_summary(results: dict, # (recipe, seed) -> saved run (`load_or_trai
                     ) -> str:
     "Plain-words key figures of the ablation: the choice on valid, best vs ceiling on test, collapse, stretch targets."
     def stat(r, key, split="test"):
-        v = np.array([results[k]["metrics"][split][key] for k in results if k[0] == r], float); return v.mean(), v.std(ddof=1) if len(v) > 1 else 0.0
+        v = np.array([results[k]["metrics"][split][key] for k in results if k[0] == r], float)
+        return v.mean(), v.std(ddof=1) if len(v) > 1 else 0.0
     t = {k: results[next(x for x in results if x[0] == best)]["metrics"]["test"].get(k) for k in ("n", "heavy_n", "fv_n")}
-    out = [f"Chosen on the valid split (mean MRR over seeds): {best} ({stat(best, 'mrr', 'valid')[0]:.3f}; ceiling {ceiling}: "
+    out = [f"Chosen on the valid split (mean MRR over seeds): {best} ({stat(best, 'mrr', 'valid')[0]:.3f}; ceiling "
+           f"{ceiling}: "
            f"{stat(ceiling, 'mrr', 'valid')[0]:.3f})."]
     for key, name in (("seq2struct_top1", "seq→struct"), ("struct2seq_top1", "struct→seq")):
         (b, bs), (c, cs) = stat(best, key), stat(ceiling, key)
-        out.append(f"Test {name} top-1 among {t['n']} chains: {b:.3f} ± {bs:.3f} vs the frozen-feature ceiling {c:.3f} ± {cs:.3f} "
+        out.append(f"Test {name} top-1 among {t['n']} chains: {b:.3f} ± {bs:.3f} vs the frozen-feature ceiling "
+                   f"{c:.3f} ± {cs:.3f} "
                    f"({'above' if b > c else 'not above'} it; chance {1 / t['n']:.3f}).")
     u, us = stat(best, "uniformity_struct")
-    out.append(f"Structure-side uniformity {u:.2f} ± {us:.2f} ({'below' if u < -1 else 'not below'} −1: {'no collapse' if u < -1 else 'collapsed'}).")
+    out.append(f"Structure-side uniformity {u:.2f} ± {us:.2f} ({'below' if u < -1 else 'not below'} −1: "
+               f"{'no collapse' if u < -1 else 'collapsed'}).")
     if t.get("fv_n"):
-        f, fs = stat(best, "fv_seq2struct_top1"); out.append(f"Fv-level seq→struct top-1: {f:.3f} ± {fs:.3f} = {f * t['fv_n']:.1f}× chance "
+        f, fs = stat(best, "fv_seq2struct_top1")
+        out.append(f"Fv-level seq→struct top-1: {f:.3f} ± {fs:.3f} = {f * t['fv_n']:.1f}× chance "
                                                             f"among {t['fv_n']} paired entries (stretch target 25×).")
     if t.get("heavy_n"):
-        h, hs = stat(best, "heavy_seq2struct_top1"); out.append(f"Within heavy chains: {h:.3f} ± {hs:.3f} = {h * t['heavy_n']:.1f}× chance "
+        h, hs = stat(best, "heavy_seq2struct_top1")
+        out.append(f"Within heavy chains: {h:.3f} ± {hs:.3f} = {h * t['heavy_n']:.1f}× chance "
                                                               f"among {t['heavy_n']} (stretch target 10×).")
     return "\n".join(out)
 
@@ -1138,28 +1376,36 @@ def dihedral(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray) -> np.n
     "Dihedral angles of the point quadruples (N x 3 each)."
     b0, b1, b2 = a - b, c - b, d - c
     b1n = b1 / np.linalg.norm(b1, axis=-1, keepdims=True)
-    v = b0 - (b0 * b1n).sum(-1, keepdims=True) * b1n; w = b2 - (b2 * b1n).sum(-1, keepdims=True) * b1n
+    v = b0 - (b0 * b1n).sum(-1, keepdims=True) * b1n
+    w = b2 - (b2 * b1n).sum(-1, keepdims=True) * b1n
     return np.arctan2((np.cross(b1n, v) * w).sum(-1), (v * w).sum(-1))
 
+# %% ../nbs/02_clip.ipynb #68ea5a89
 def residue_targets(s, k: int, # a `Structure` (notebook 01) and the index of one of its chains
                    ) -> np.ndarray:  # L_c x 5 (PROBE_TARGETS), NaN where undefined
-    "Per-residue structural properties of one chain: Cα neighbours within 10 Å in the whole complex (a burial proxy), sin/cos of φ and ψ."
+    ("Per-residue structural properties of one chain: Cα neighbours within 10 Å in the whole complex (a burial proxy), "
+     "sin/cos of φ and ψ.")
     x, m = s.coords[k], s.masks[k] > 0
     ca_all = np.concatenate([c[mm > 0, 1] for c, mm in zip(s.coords, s.masks)])
     out = np.full((len(x), 5), np.nan, np.float32)
     d = np.linalg.norm(x[m, None, 1] - ca_all[None], axis=-1)
     out[m, 0] = (d < 10).sum(1) - 1
-    prev_ok = m[1:] & m[:-1] & (np.linalg.norm(x[1:, 0] - x[:-1, 2], axis=-1) < 2.0)   # peptide bond C(i-1)-N(i) present
-    phi = dihedral(x[:-1, 2], x[1:, 0], x[1:, 1], x[1:, 2]); psi = dihedral(x[:-1, 0], x[:-1, 1], x[:-1, 2], x[1:, 0])
+    # peptide bond C(i-1)-N(i) present
+    prev_ok = m[1:] & m[:-1] & (np.linalg.norm(x[1:, 0] - x[:-1, 2], axis=-1) < 2.0)
+    phi = dihedral(x[:-1, 2], x[1:, 0], x[1:, 1], x[1:, 2])
+    psi = dihedral(x[:-1, 0], x[:-1, 1], x[:-1, 2], x[1:, 0])
     i = np.flatnonzero(prev_ok)
     out[i + 1, 1], out[i + 1, 2] = np.sin(phi[i]), np.cos(phi[i])
     out[i, 3], out[i, 4] = np.sin(psi[i]), np.cos(psi[i])
     return out
 
+# %% ../nbs/02_clip.ipynb #6b81b885
 @torch.no_grad()
 def residue_states(model, tokenizer, seqs: list[str], batch_size: int=32) -> list[np.ndarray]:  # per sequence: L x H
     "Last hidden states of a tower at each residue token (one token per residue)."
-    model.eval(); dev = next(model.parameters()).device; out = []
+    model.eval()
+    dev = next(model.parameters()).device
+    out = []
     for i in range(0, len(seqs), batch_size):
         enc = tokenizer(seqs[i:i + batch_size], padding=True, return_tensors="pt").to(dev)
         h = model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).last_hidden_state.float().cpu()
@@ -1167,12 +1413,14 @@ def residue_states(model, tokenizer, seqs: list[str], batch_size: int=32) -> lis
         out += [h[b][m[b]].numpy() for b in range(len(h))]
     return out
 
+# %% ../nbs/02_clip.ipynb #c0cf8cac
 def probe_data(structs: list, model, tokenizer) -> tuple[np.ndarray, np.ndarray]:  # (M x H states, M x 5 targets)
     "Residue states and targets of every heavy/light chain of `structs`."
     chains = [(s, k) for s in structs for k, t in enumerate(s.chain_types) if t in ("heavy", "light")]
     H = residue_states(model, tokenizer, [s.seqs[k] for s, k in chains])
     return np.concatenate(H), np.concatenate([residue_targets(s, k) for s, k in chains])
 
+# %% ../nbs/02_clip.ipynb #6083824d
 def structure_probe(train: tuple, valid: tuple, test: tuple, # (states, targets) of each split (`probe_data`)
                     alphas=tuple(np.logspace(-1, 4, 11))) -> pd.DataFrame:
     "Ridge probe per target, fitted on train residues, penalty chosen on valid (R²), scored on test: R² and Spearman."
@@ -1182,11 +1430,14 @@ def structure_probe(train: tuple, valid: tuple, test: tuple, # (states, targets)
     rows = []
     for j, name in enumerate(PROBE_TARGETS):
         ok = [np.isfinite(y[:, j]) for _, y in (train, valid, test)]
-        Xtr, ytr = Z[0][ok[0]], train[1][ok[0], j]; ym = ytr.mean()
+        Xtr, ytr = Z[0][ok[0]], train[1][ok[0], j]
+        ym = ytr.mean()
         G, b = Xtr.T @ Xtr, Xtr.T @ (ytr - ym)
         def fit(a): return np.linalg.solve(G + a * len(ytr) * np.eye(len(G)), b)
         def r2(w, X, y): return 1 - ((X @ w + ym - y) ** 2).sum() / ((y - y.mean()) ** 2).sum()
         best = max(alphas, key=lambda a: r2(fit(a), Z[1][ok[1]], valid[1][ok[1], j]))
-        w = fit(best); Xte, yte = Z[2][ok[2]], test[1][ok[2], j]
-        rows.append({"target": name, "r2": r2(w, Xte, yte), "spearman": spearmanr(Xte @ w, yte)[0], "alpha": best, "n_test": int(ok[2].sum())})
+        w = fit(best)
+        Xte, yte = Z[2][ok[2]], test[1][ok[2], j]
+        rows.append({"target": name, "r2": r2(w, Xte, yte), "spearman": spearmanr(Xte @ w, yte)[0], "alpha": best,
+                     "n_test": int(ok[2].sum())})
     return pd.DataFrame(rows)

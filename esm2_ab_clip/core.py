@@ -4,15 +4,17 @@
 
 # %% ../nbs/core.ipynb #d337258c
 from __future__ import annotations
-import os, random, tempfile, hashlib, json
+import os, random, tempfile, hashlib, json, time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
 
 # %% auto #0
 __all__ = ['DATA_ENV', 'OUT_ENV', 'PRECISIONS', 'AMINO_ACIDS', 'repo_root', 'resolve_dir', 'data_dir', 'output_dir', 'data_file',
            'has_data', 'set_seed', 'cpu_has_bf16', 'resolve_precision', 'training_precision', 'atomic_path',
-           'write_json', 'write_parquet', 'file_sha256', 'check_sequences', 'render_readme']
+           'write_json', 'write_parquet', 'file_sha256', 'RunDirs', 'fingerprint', 'stale_reason', 'stamp',
+           'check_sequences', 'render_readme']
 
 # %% ../nbs/core.ipynb #bc9b0eec
 DATA_ENV = "ESM2_AB_CLIP_DATA"
@@ -24,13 +26,16 @@ def repo_root() -> Path|None:
         if (cand/"settings.ini").exists() and (cand/"esm2_ab_clip").is_dir(): return cand
     return None
 
+# %% ../nbs/core.ipynb #7294d2ac
 def resolve_dir(path, env: str, name: str) -> Path:
-    "`path` if given, else the folder in environment variable `env`, else `name` in the repo (or the working directory)."
+    ("`path` if given, else the folder in environment variable `env`, else `name` in the repo (or the working "
+     "directory).")
     if path is None: path = os.environ.get(env) or None
     if path is not None: return Path(path).expanduser().resolve()
     root = repo_root()
     return (root/name) if root is not None else (Path.cwd()/name).resolve()
 
+# %% ../nbs/core.ipynb #7f5b5c7d
 def data_dir(path: str|os.PathLike|None=None, # explicit folder; wins over everything
             ) -> Path:
     "Resolve the data directory: `path`, else `$ESM2_AB_CLIP_DATA`, else the repo's `data/`, else `./data`."
@@ -58,6 +63,7 @@ def data_file(*parts: str, # path inside the data directory, e.g. "li2023_covid_
             f"see data/README.md for what goes there and where each file comes from online.")
     return p
 
+# %% ../nbs/core.ipynb #f4c94b81
 def has_data(*parts: str, root=None) -> bool:
     "Whether a file or folder is present in the data directory (tests use it to decide what can run)."
     return data_dir(root).joinpath(*parts).exists()
@@ -65,7 +71,8 @@ def has_data(*parts: str, root=None) -> bool:
 # %% ../nbs/core.ipynb #4be7f1ba
 def set_seed(seed: int) -> None:
     "Seed python, numpy and torch (CPU and CUDA) generators."
-    random.seed(seed); np.random.seed(seed)
+    random.seed(seed)
+    np.random.seed(seed)
     try:
         import torch
         torch.manual_seed(seed)
@@ -81,6 +88,7 @@ def cpu_has_bf16() -> bool:
     checks = [getattr(torch.cpu, n, None) for n in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
     return any(bool(c()) for c in checks if c is not None)
 
+# %% ../nbs/core.ipynb #bd5e92d1
 def resolve_precision(device, # a torch device or its name ("cpu", "cuda:0")
                       precision: str="auto") -> str:
     "`fp32` or `bf16` for inference on `device`: `auto` picks bf16 where the hardware runs it natively."
@@ -91,34 +99,41 @@ def resolve_precision(device, # a torch device or its name ("cpu", "cuda:0")
     native = torch.cuda.is_bf16_supported() if dev.type == "cuda" else cpu_has_bf16() if dev.type == "cpu" else False
     return "bf16" if native else "fp32"
 
+# %% ../nbs/core.ipynb #6da4e4e6
 def training_precision(precision: str="auto") -> dict:
-    "`TrainingArguments` flags: mixed bf16 where native (fp16 on GPUs without bf16), fp32 otherwise; or the precision named."
+    ("`TrainingArguments` flags: mixed bf16 where native (fp16 on GPUs without bf16), fp32 otherwise; or the precision "
+     "named.")
     import torch
     if torch.cuda.is_available():
         if precision == "auto": return {"bf16": True} if torch.cuda.is_bf16_supported() else {"fp16": True}
         return {} if resolve_precision("cuda", precision) == "fp32" else {"bf16": True}
-    return {"bf16": True, "use_cpu": True} if resolve_precision("cpu", precision) == "bf16" else {}  # the Trainer wants use_cpu for CPU bf16
+    # the Trainer wants use_cpu for CPU bf16
+    return {"bf16": True, "use_cpu": True} if resolve_precision("cpu", precision) == "bf16" else {}
 
 # %% ../nbs/core.ipynb #8c85680d
 @contextmanager
 def atomic_path(path: str|os.PathLike):
     "Yield a temporary path beside `path`; on success rename it over `path`, on error remove it."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
         yield Path(tmp)
-        umask = os.umask(0); os.umask(umask)
+        umask = os.umask(0)
+        os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)   # mkstemp makes the file 0600; the result gets the mode any new file would get
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp): os.remove(tmp)
 
+# %% ../nbs/core.ipynb #333c2169
 def write_json(obj, path: str|os.PathLike) -> Path:
     "Write `obj` as indented JSON, atomically."
     with atomic_path(path) as tmp: Path(tmp).write_text(json.dumps(obj, indent=2, default=str) + "\n")
     return Path(path)
 
+# %% ../nbs/core.ipynb #35fe2044
 def write_parquet(df, path: str|os.PathLike) -> Path:
     "Write a DataFrame to Parquet, atomically."
     with atomic_path(path) as tmp: df.to_parquet(tmp, index=False)
@@ -139,14 +154,46 @@ def file_sha256(path: str|os.PathLike, n_bytes: int|None=None) -> str:
                 if left <= 0: break
     return h.hexdigest()
 
+# %% ../nbs/core.ipynb #08dcfc8d
+@dataclass
+class RunDirs:
+    "Where each stage of a run writes (one layout for the command line and the notebooks)."
+    root: Path|None = None  # run folder (default: `output_dir()`)
+    def __post_init__(self):
+        self.root = Path(self.root) if self.root is not None else output_dir()
+        self.ingest, self.embeddings, self.clip = self.root/"ingest", self.root/"embeddings", self.root/"clip"
+        self.dataset = self.ingest/"proteinflow_sabdab"   # notebook 00's ProteinFlow dataset and manifest
+        self.affinity, self.zero_shot = self.root/"affinity", self.root/"zero_shot"
+    def seed_dir(self, seed: int) -> Path: return self.clip/f"seed{seed}"
+    def ablation_dir(self, recipe: str, seed: int) -> Path: return self.clip/"ablation"/recipe/f"seed{seed}"
+
+# %% ../nbs/core.ipynb #15fc4af6
+def fingerprint(*parts) -> str:
+    "A short SHA-256 of JSON-serialisable parts (16 hex)."
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+# %% ../nbs/core.ipynb #b41d7cb9
+def stale_reason(stamp: Path, fp: str) -> str|None:
+    "Why the outputs stamped by `stamp` cannot be reused for inputs with fingerprint `fp` (None: they can)."
+    if not stamp.exists(): return f"no provenance stamp ({stamp.name}): made before stamps existed, or interrupted"
+    old = json.loads(stamp.read_text()).get("fingerprint")
+    return None if old == fp else f"inputs changed (fingerprint {old} → {fp})"
+
+# %% ../nbs/core.ipynb #b2e9ab04
+def stamp(path: Path, fp: str, **what) -> None:
+    "Record the fingerprint of the inputs the outputs next to `path` were made from."
+    write_json({"fingerprint": fp, **what, "time": time.strftime("%Y-%m-%d %H:%M:%S")}, path)
+
 # %% ../nbs/core.ipynb #f6891333
 AMINO_ACIDS = "ACDEFGHIKLMNPQRSTVWY"   # the alphabet of every sequence entry point
 
 def check_sequences(seqs, # sequences (str), e.g. a column
                     names=None, # what to call each one in the message (row numbers, ids); default: its position
                     where: str="input") -> None:
-    "Refuse empty sequences and letters outside the 20 amino acids, naming the count, the first bad one and its letters."
-    seqs = list(seqs); names = list(names) if names is not None else [f"number {i}" for i in range(len(seqs))]
+    ("Refuse empty sequences and letters outside the 20 amino acids, naming the count, the first bad one and its "
+     "letters.")
+    seqs = list(seqs)
+    names = list(names) if names is not None else [f"number {i}" for i in range(len(seqs))]
     bad = [(n, s) for n, s in zip(names, seqs) if not isinstance(s, str) or not s or set(s) - set(AMINO_ACIDS)]
     if bad:
         n, s = bad[0]
@@ -162,9 +209,13 @@ def render_readme(nb_path: str|os.PathLike) -> str:
     for c in nb["cells"]:
         src = "".join(c["source"]).strip()
         if not src or src.startswith("#| hide") or "default_exp" in src.split("\n")[0]: continue
-        if c["cell_type"] == "markdown": parts.append(src); continue
+        if c["cell_type"] == "markdown":
+            parts.append(src)
+            continue
         parts.append(f"```python\n{src}\n```")
-        outs = [("".join(o.get("text", "")) or "".join(o.get("data", {}).get("text/plain", ""))).strip() for o in c.get("outputs", [])]
+        text = lambda o: "".join(o.get("text", "")) or "".join(o.get("data", {}).get("text/plain", ""))
+        outs = [text(o).strip() for o in c.get("outputs", [])]
         outs = [o for o in outs if o]
         if outs: parts.append("```\n" + "\n".join(outs) + "\n```")
-    return "<!-- generated from nbs/index.ipynb by esm2_ab_clip.core.render_readme: edit the notebook, not this file -->\n\n" + "\n\n".join(parts) + "\n"
+    return ("<!-- generated from nbs/index.ipynb by esm2_ab_clip.core.render_readme: edit the notebook, not this file "
+            "-->\n\n") + "\n\n".join(parts) + "\n"

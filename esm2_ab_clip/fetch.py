@@ -25,7 +25,8 @@ MIRROR_ENV = "ESM2_AB_CLIP_MIRROR"
 def mirror_url(url: str, # the canonical URL
                mirror: str|None=None, # base URL of a mirror; default `$ESM2_AB_CLIP_MIRROR`; none: the URL itself
               ) -> str:
-    "The URL actually requested: `url`, or `{mirror}/{host}{path}` when a mirror (a local test server) stands in for the internet."
+    ("The URL actually requested: `url`, or `{mirror}/{host}{path}` when a mirror (a local test server) stands in for "
+     "the internet.")
     mirror = mirror if mirror is not None else os.environ.get(MIRROR_ENV) or None
     if not mirror: return url
     u = urlsplit(url)
@@ -55,20 +56,27 @@ class Source:
 ESM2_8M = "facebook/esm2_t6_8M_UR50D"
 SABDAB_URL = "https://opig.stats.ox.ac.uk/webapps/newsabdab/sabdab"   # as in ProteinFlow's `_download_sabdab_all`
 ABBIBENCH_COMMIT = "67306b3a285ddfeb95edcb87974295863ca37545"
-ABBIBENCH_URL = f"https://raw.githubusercontent.com/MSBMI-SAFE/AbBiBench/{ABBIBENCH_COMMIT}/notebooks/scoring_outputs/{ABBIBENCH_FILE[-1]}"
+ABBIBENCH_URL = (f"https://raw.githubusercontent.com/MSBMI-SAFE/AbBiBench/{ABBIBENCH_COMMIT}/notebooks/scoring_outputs/"
+                 f"{ABBIBENCH_FILE[-1]}")
 INDEX = f"{STRUCTURES_DIR}/structures_index.tsv"   # the offline structure set (notebook 00): SAbDab is then not needed
-LI_BLOBS = {("14H", "train"): "d1020849df7d96b1768854822ec378ce223c04a4", ("14H", "valid"): "419fd23f809462d323a0d88f311f5c94def153c7",
-            ("14H", "test"): "0ecd88c3bb7ec7a4a44512e2ebc2f62d74a67fe4", ("14L", "train"): "b90d5e7b723544c98ff01239030f3ae8cf5fadfb",
-            ("14L", "valid"): "a936d9bddc6e54ac92167c54f5f6808bcbe7f367", ("14L", "test"): "e6a5b4c2173986c8482536ddb178298bcd8dad44"}
+LI_BLOBS = {("14H", "train"): "d1020849df7d96b1768854822ec378ce223c04a4",
+            ("14H", "valid"): "419fd23f809462d323a0d88f311f5c94def153c7",
+            ("14H", "test"): "0ecd88c3bb7ec7a4a44512e2ebc2f62d74a67fe4",
+            ("14L", "train"): "b90d5e7b723544c98ff01239030f3ae8cf5fadfb",
+            ("14L", "valid"): "a936d9bddc6e54ac92167c54f5f6808bcbe7f367",
+            ("14L", "test"): "e6a5b4c2173986c8482536ddb178298bcd8dad44"}
 
 SOURCES = [
     Source("SAbDab summary", f"{SABDAB_URL}/summary/all/", f"{SABDAB_DIR}/summary.tsv", also=INDEX),
-    Source("SAbDab Chothia structures", f"{SABDAB_URL}/archive/all/", f"{SABDAB_DIR}/chothia", kind="sabdab-archive", also=INDEX,
+    Source("SAbDab Chothia structures", f"{SABDAB_URL}/archive/all/", f"{SABDAB_DIR}/chothia",
+           kind="sabdab-archive", also=INDEX,
            size_hint="SAbDab's whole archive: several GB"),
     *[Source(f"{lib} {split}", BIOTRANSFER_URL.format(commit=BIOTRANSFER_COMMIT, lib=lib, split=split),
-             f"{LI2023_DIR}/replicate_corrected/{lib}/{lib}_{split}.csv", ("paper",) if split == "train" else ("default", "paper"),
+             f"{LI2023_DIR}/replicate_corrected/{lib}/{lib}_{split}.csv",
+             ("paper",) if split == "train" else ("default", "paper"),
              git_blob=LI_BLOBS[lib, split]) for lib in ("14H", "14L") for split in ("train", "valid", "test")],
-    Source("AbBiBench 14H", ABBIBENCH_URL, "/".join(ABBIBENCH_FILE), ("default",), git_blob="57e2bd750f09747aa4756984522044a946a3897f"),
+    Source("AbBiBench 14H", ABBIBENCH_URL, "/".join(ABBIBENCH_FILE), ("default",),
+           git_blob="57e2bd750f09747aa4756984522044a946a3897f"),
     Source("ESM-IF1 weights", ESMIF1_URL, f"checkpoints/{ESMIF1_NAME}.pt", ("paper",), kind="model"),
     Source("ESM2-8M", ESM2_8M, "", ("paper",), kind="hub"),
 ]
@@ -76,8 +84,11 @@ SOURCES = [
 # %% ../nbs/fetch.ipynb #c52a6257
 class FetchError(OSError):
     "A download that failed; `offline` when the host could not be reached at all (no network)."
-    def __init__(self, msg: str, offline: bool=False): super().__init__(msg); self.offline = offline
+    def __init__(self, msg: str, offline: bool=False):
+        super().__init__(msg)
+        self.offline = offline
 
+# %% ../nbs/fetch.ipynb #4fdd26dc
 def _via(url: str, got: str) -> str: return "" if got == url else f" (via {got})"
 
 def download(url: str, # canonical URL (a mirror applies)
@@ -98,22 +109,31 @@ def download(url: str, # canonical URL (a mirror applies)
                 if have and r.status != 206: have = 0       # the server sent the whole file: start over
                 size = r.headers.get("Content-Length")
                 total = have + int(size) if size is not None else None
-                with open(part, "ab" if have else "wb") as fh, tqdm(total=total, initial=have, unit="B", unit_scale=True,
-                                                                    desc=part.name.removesuffix(".part"), disable=not progress) as bar:
-                    for chunk in iter(lambda: r.read(1 << 16), b""): fh.write(chunk); bar.update(len(chunk))
+                with open(part, "ab" if have else "wb") as fh, tqdm(total=total, initial=have, unit="B",
+                                                                    unit_scale=True,
+                                                                    desc=part.name.removesuffix(".part"),
+                                                                    disable=not progress) as bar:
+                    for chunk in iter(lambda: r.read(1 << 16), b""):
+                        fh.write(chunk)
+                        bar.update(len(chunk))
             if total is not None and part.stat().st_size != total:
                 raise ConnectionError(f"the connection closed after {part.stat().st_size} of {total} bytes")
             return part
         except urllib.error.HTTPError as e:
-            if e.code == 416 and have: part.unlink(); last = e; continue   # the partial file does not fit the server's: restart
+            if e.code == 416 and have:
+                part.unlink()
+                last = e
+                continue   # the partial file does not fit the server's: restart
             if 400 <= e.code < 500: raise FetchError(f"{url}{_via(url, got)}: HTTP {e.code} {e.reason}") from None
             last = e
         except (urllib.error.URLError, http.client.HTTPException, socket.timeout, ConnectionError) as e:
             last = e
         if attempt < retries - 1: time.sleep(pause * 2 ** attempt)
     offline = isinstance(last, urllib.error.URLError) and not isinstance(last, urllib.error.HTTPError)
-    kept = f"; the partial file {part} ({part.stat().st_size} bytes) is kept and the next fetch resumes it" if part.exists() else ""
-    raise FetchError(f"{url}{_via(url, got)}: failed after {retries} attempt(s) ({type(last).__name__}: {last}){kept}", offline)
+    kept = (f"; the partial file {part} ({part.stat().st_size} bytes) is kept and the next fetch resumes it"
+            if part.exists() else "")
+    raise FetchError(f"{url}{_via(url, got)}: failed after {retries} attempt(s) ({type(last).__name__}: "
+                     f"{last}){kept}", offline)
 
 # %% ../nbs/fetch.ipynb #2acb2b30
 def unpack_sabdab(archive: str|os.PathLike, # a SAbDab zip (`archive/all/`)
@@ -122,17 +142,23 @@ def unpack_sabdab(archive: str|os.PathLike, # a SAbDab zip (`archive/all/`)
                  ) -> int:
     "Extract the Chothia-numbered PDB files (`*/chothia/*.pdb`) of a SAbDab archive into `dest`; the number extracted."
     dest = Path(dest)
-    if not zipfile.is_zipfile(archive): raise FetchError(f"{archive}: not a zip archive (the server sent something else)")
-    tmp = dest.with_name(dest.name + ".unpacking"); shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)
+    if not zipfile.is_zipfile(archive): raise FetchError(f"{archive}: not a zip archive (the server sent something "
+                                                         "else)")
+    tmp = dest.with_name(dest.name + ".unpacking")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
     n = 0
     with zipfile.ZipFile(archive) as z:
         for m in tqdm(z.infolist(), desc="unpacking SAbDab", unit="file", disable=not progress):
             parts = m.filename.split("/")
             if len(parts) >= 2 and parts[-2] == "chothia" and parts[-1].endswith(".pdb"):
-                (tmp/parts[-1]).write_bytes(z.read(m)); n += 1
+                (tmp/parts[-1]).write_bytes(z.read(m))
+                n += 1
     if n == 0:
-        shutil.rmtree(tmp); raise FetchError(f"{archive}: the archive holds no chothia/*.pdb file")
-    shutil.rmtree(dest, ignore_errors=True); tmp.rename(dest)
+        shutil.rmtree(tmp)
+        raise FetchError(f"{archive}: the archive holds no chothia/*.pdb file")
+    shutil.rmtree(dest, ignore_errors=True)
+    tmp.rename(dest)
     return n
 
 # %% ../nbs/fetch.ipynb #29dea7b1
@@ -145,6 +171,7 @@ def target(src: Source, data: Path) -> Path:
         return Path(torch.hub.get_dir())/src.dest
     return Path(data)/src.dest
 
+# %% ../nbs/fetch.ipynb #8e8f4728
 def check_item(src: Source, data: Path, record: dict|None=None) -> tuple[str, str]:
     "('ok' | 'missing' | 'damaged', detail) for one source in the data directory."
     data = Path(data)
@@ -167,17 +194,20 @@ def check_item(src: Source, data: Path, record: dict|None=None) -> tuple[str, st
             return "damaged", f"{p}: size or SHA-256 differs from the manifest's record of its download"
     return "ok", ""
 
+# %% ../nbs/fetch.ipynb #8c1fa1ea
 def foreign_entries(data: Path) -> list[str]:
-    "Top-level entries of the data directory that fetch did not put there (none when the folder holds fetch's manifest)."
+    ("Top-level entries of the data directory that fetch did not put there (none when the folder holds fetch's "
+     "manifest).")
     data = Path(data)
     if not data.is_dir() or (data/MANIFEST).exists(): return []
     return sorted(p.name for p in data.iterdir() if p.name != "README.md")
 
+# %% ../nbs/fetch.ipynb #97722598
 def by_hand(src: Source, data: Path) -> str:
     "How to provide one source without fetch: what to download and where to put it."
     if src.kind == "hub":
-        return (f"{src.name}: on a machine with internet run `huggingface-cli download {src.url}` and copy the Hugging Face cache "
-                f"(~/.cache/huggingface) here, or save the model to a folder and pass it as --tower")
+        return (f"{src.name}: on a machine with internet run `huggingface-cli download {src.url}` and copy the "
+                f"Hugging Face cache (~/.cache/huggingface) here, or save the model to a folder and pass it as --tower")
     p = target(src, data)
     if src.kind == "sabdab-archive": how = f"unzip the chothia/*.pdb files of {src.url} into {p}/"
     else: how = f"download {src.url} to {p}"
@@ -190,17 +220,20 @@ def _size(n: int|None, hint: str="") -> str:
     return f"{n / 1e6:.1f} MB" if n >= 1e5 else f"{n / 1e3:.1f} kB"
 
 def remote_size(url: str, timeout: float=15) -> int|None:
-    "The size the server announces for `url` (HTTP HEAD), None when it does not say; raises URLError when the host is unreachable."
+    ("The size the server announces for `url` (HTTP HEAD), None when it does not say; raises URLError when the host is "
+     "unreachable.")
     try:
         with urllib.request.urlopen(urllib.request.Request(mirror_url(url), method="HEAD"), timeout=timeout) as r:
             n = r.headers.get("Content-Length")
             return int(n) if n else None
     except urllib.error.HTTPError: return None
 
+# %% ../nbs/fetch.ipynb #17ee4171
 def fetch_item(src: Source, data: Path, retries: int=3, progress: bool=True, say=print) -> dict:
     "Download one source, verify it, move it into place atomically; its manifest record."
     got = mirror_url(src.url)
-    rec = {"url": src.url, "source": "downloaded", "at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **({"via": got} if got != src.url else {})}
+    rec = {"url": src.url, "source": "downloaded", "at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+           **({"via": got} if got != src.url else {})}
     if src.kind == "hub":
         from huggingface_hub import snapshot_download
         try: return {**rec, "path": snapshot_download(src.url)}
@@ -213,8 +246,9 @@ def fetch_item(src: Source, data: Path, retries: int=3, progress: bool=True, say
         got_blob = git_blob_sha1(part)
         if got_blob != src.git_blob:
             part.unlink()
-            raise FetchError(f"{src.url}{_via(src.url, got)}: the downloaded file's git blob is {got_blob}, the pinned commit's is "
-                             f"{src.git_blob}: the server sent another file, so it was not put into {data}. Check the mirror, "
+            raise FetchError(f"{src.url}{_via(src.url, got)}: the downloaded file's git blob is {got_blob}, the "
+                             f"pinned commit's is {src.git_blob}: the server sent another file, so it was not put "
+                             f"into {data}. Check the mirror, "
                              f"or download it by hand.")
         rec["git_blob"] = got_blob
     if src.kind == "sabdab-archive":
@@ -225,6 +259,7 @@ def fetch_item(src: Source, data: Path, retries: int=3, progress: bool=True, say
         with atomic_path(p) as tmp: shutil.move(part, tmp)
     return rec
 
+# %% ../nbs/fetch.ipynb #9b535885
 def present_record(src: Source, data: Path, detail: str) -> dict:
     "Manifest record of a source that was already there (an offline copy): where it is, its size and SHA-256."
     if src.kind == "hub": return {"url": src.url, "source": "present before fetch", "path": detail}
@@ -234,6 +269,7 @@ def present_record(src: Source, data: Path, detail: str) -> dict:
     pin = {"git_blob": src.git_blob} if src.git_blob and p == target(src, data) else {}   # `check_item` matched it
     return {**rec, "bytes": p.stat().st_size, "sha256": file_sha256(p), **pin}
 
+# %% ../nbs/fetch.ipynb #3abe7b83
 def fetch(setup: str="default", # "default" (the main job) or "paper" (ESM2-8M, ESM-IF1, the train CSVs)
           root: str|os.PathLike|None=None, # data directory (default: `data_dir()`)
           retries: int=3, # attempts per download
@@ -257,35 +293,42 @@ def fetch(setup: str="default", # "default" (the main job) or "paper" (ESM2-8M, 
             items[s.name] = present_record(s, data, state[s.name][1])
     if not todo:
         write_json(man, mpath)
-        say(f"fetch: the {setup} set-up's {len(srcs)} item(s) are all in {data}; nothing to download (manifest: {mpath})")
+        say(f"fetch: the {setup} set-up's {len(srcs)} item(s) are all in {data}; nothing to download (manifest: "
+            f"{mpath})")
         return man
     hand = "\n".join(f"  - {by_hand(s, data)}" for s in todo)
     into_data = [s for s in todo if s.kind in ("file", "sabdab-archive")]
     foreign = foreign_entries(data)
     if into_data and foreign and not into_existing:
-        raise FetchError(f"fetch: {data} lacks {', '.join(s.name for s in into_data)} but holds files fetch did not put there "
-                         f"({', '.join(foreign[:3])}); fetch writes only into an empty data directory or one it filled before. "
-                         f"Name a new folder (--data DIR or {DATA_ENV}=DIR), pass --into_existing to add the files here, "
-                         f"or put them there by hand:\n{hand}")
+        raise FetchError(f"fetch: {data} lacks {', '.join(s.name for s in into_data)} but holds files fetch did not "
+                         f"put there ({', '.join(foreign[:3])}); fetch writes only into an empty data directory or "
+                         f"one it filled before. Name a new folder (--data DIR or {DATA_ENV}=DIR), pass "
+                         f"--into_existing to add the files here, or put them there by hand:\n{hand}")
     for s in todo:
         if state[s.name][0] == "damaged": say(f"fetch: {state[s.name][1]}: fetching it again")
     try: sizes = {s.name: None if s.kind == "hub" else remote_size(s.url) for s in todo}
     except (urllib.error.URLError, OSError) as e:
-        raise FetchError(f"fetch: cannot reach {urlsplit(mirror_url(todo[0].url)).netloc} ({getattr(e, 'reason', e)}): no network? "
-                         f"The {setup} set-up needs {len(todo)} item(s) that {data} lacks. Put them there by hand:\n{hand}",
+        raise FetchError(f"fetch: cannot reach {urlsplit(mirror_url(todo[0].url)).netloc} "
+                         f"({getattr(e, 'reason', e)}): no network? "
+                         f"The {setup} set-up needs {len(todo)} item(s) that {data} lacks. Put them there by "
+                         f"hand:\n{hand}",
                          offline=True) from None
-    say(f"fetch: downloading {len(todo)} item(s) into {data} ({_size(sum(v for v in sizes.values() if v))} announced; partial files "
-        f"in {output_dir()/'downloads'}):\n" + "\n".join(f"  - {s.name}: {s.url} ({_size(sizes[s.name], s.size_hint)})" for s in todo))
+    say(f"fetch: downloading {len(todo)} item(s) into {data} ({_size(sum(v for v in sizes.values() if v))} announced; "
+        f"partial files in {output_dir()/'downloads'}):\n" + "\n".join(f"  - {s.name}: {s.url} "
+                                                                       f"({_size(sizes[s.name], s.size_hint)})" for s in todo))
     if into_data: mpath = data/MANIFEST   # fetch now owns what it writes there; the manifest goes with the files
     failed = []
     for i, s in enumerate(todo):
         try:
-            items[s.name] = fetch_item(s, data, retries, progress, say); write_json(man, mpath)
+            items[s.name] = fetch_item(s, data, retries, progress, say)
+            write_json(man, mpath)
             say(f"fetch: {s.name}: {items[s.name].get('n_structures', items[s.name].get('bytes', ''))} "
                 f"{'structures' if 'n_structures' in items[s.name] else 'bytes'} → {items[s.name]['path']}")
         except FetchError as e:
             failed.append((s, str(e)))
-            if e.offline: failed += [(t, "not tried: the host could not be reached") for t in todo[i + 1:]]; break
+            if e.offline:
+                failed += [(t, "not tried: the host could not be reached") for t in todo[i + 1:]]
+                break
     write_json(man, mpath)
     if failed:
         raise FetchError(f"fetch: {len(failed)} of {len(todo)} item(s) could not be downloaded:\n"
@@ -294,8 +337,10 @@ def fetch(setup: str="default", # "default" (the main job) or "paper" (ESM2-8M, 
     say(f"fetch: done; manifest {mpath}")
     return man
 
+# %% ../nbs/fetch.ipynb #cfc665f5
 def ensure_data(setup: str="default", root=None, progress: bool=True, say=print, skip: tuple=(), sources: list|None=None) -> None:
-    "Before a run: fetch what the set-up needs when the data directory lacks it (nothing happens when everything is there)."
+    ("Before a run: fetch what the set-up needs when the data directory lacks it (nothing happens when everything is "
+     "there).")
     data = data_dir(root)
     state = {s.name: check_item(s, data) for s in (sources or SOURCES) if setup in s.setups and s.name not in skip}
     for name, (st, detail) in state.items():   # a file of your own is used as it is: only `fetch` replaces it

@@ -4,14 +4,14 @@
 
 # %% ../nbs/00_sabdab.ipynb #084add4c
 from __future__ import annotations
-import gzip, os, pickle, re, shutil, tempfile, time, warnings, contextlib
+import gzip, json, os, pickle, re, shutil, tempfile, time, warnings, contextlib
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import numpy as np
 import pandas as pd
 import io, sys
 from unittest import mock
-from .core import data_dir, data_file, output_dir, write_parquet, write_json, set_seed, atomic_path
+from .core import data_dir, data_file, write_parquet, write_json, set_seed, atomic_path, RunDirs
 
 # %% auto #0
 __all__ = ['STRUCTURES_DIR', 'SABDAB_DIR', 'EXCLUSION_COLUMNS', 'SPLITS', 'CDRS', 'patch_proteinflow_compat',
@@ -20,7 +20,7 @@ __all__ = ['STRUCTURES_DIR', 'SABDAB_DIR', 'EXCLUSION_COLUMNS', 'SPLITS', 'CDRS'
            'exclusion_reason', 'LayoutResult', 'build_layout', 'make_broken_structures', 'DegenerateSplitError',
            'run_proteinflow', 'read_proteinflow_log', 'split_sizes', 'check_split', 'split_with_guard', 'read_entry',
            'cdr_sequences', 'cluster_table', 'build_manifest', 'split_groups', 'molecule_kind', 'assign_stratified',
-           'stratify_dataset', 'IngestResult', 'ingest', 'load_manifest']
+           'stratify_dataset', 'IngestResult', 'ingest', 'load_manifest', 'load_ingest']
 
 # %% ../nbs/00_sabdab.ipynb #cd0376f4
 def patch_proteinflow_compat() -> list[str]:
@@ -30,12 +30,15 @@ def patch_proteinflow_compat() -> list[str]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             if pd.get_option("future.infer_string"):
-                pd.set_option("future.infer_string", False); applied.append("pandas.future.infer_string=False")
+                pd.set_option("future.infer_string", False)
+                applied.append("pandas.future.infer_string=False")
     import networkx as nx
     if not hasattr(nx, "from_numpy_matrix"):
-        nx.from_numpy_matrix = nx.from_numpy_array; applied.append("networkx.from_numpy_matrix")
+        nx.from_numpy_matrix = nx.from_numpy_array
+        applied.append("networkx.from_numpy_matrix")
     return applied
 
+# %% ../nbs/00_sabdab.ipynb #f27e309f
 def import_proteinflow():
     "Import `proteinflow` with the compatibility patches applied."
     patch_proteinflow_compat()
@@ -51,15 +54,18 @@ def local_fasta(fasta_dir: str|os.PathLike):
     import proteinflow.download as pfd
     def _copy_fasta(pdb_id, local_folder):
         src = Path(fasta_dir)/f"{pdb_id.lower().split('-')[0]}.fasta"
-        if not src.exists(): return pdb_id  # what the original returns on failure: ProteinFlow logs "FASTA file not found"
+        # what the original returns on failure: ProteinFlow logs "FASTA file not found"
+        if not src.exists(): return pdb_id
         dst = Path(local_folder)/src.name
-        shutil.copy(src, dst); return str(dst)
+        shutil.copy(src, dst)
+        return str(dst)
     with mock.patch.object(pfd, "_download_fasta", _copy_fasta): yield
 
 # %% ../nbs/00_sabdab.ipynb #384111c3
 @contextlib.contextmanager
 def sorted_listdir():
-    "Within the block `os.listdir` returns sorted names, so ProteinFlow's walks (and hence its splits) do not depend on the file system."
+    ("Within the block `os.listdir` returns sorted names, so ProteinFlow's walks (and hence its splits) do not depend "
+     "on the file system.")
     original = os.listdir
     with mock.patch.object(os, "listdir", lambda path=".": sorted(original(path))): yield
 
@@ -82,6 +88,7 @@ def entry_id(pdb: str, heavy: str|None, light: str|None, antigen: str|None=None)
     f = lambda c: "nan" if c is None or (isinstance(c, float) and np.isnan(c)) or c == "" else str(c)
     return f"{pdb.lower()}-{f(heavy)}_{f(light)}_{f(antigen)}"
 
+# %% ../nbs/00_sabdab.ipynb #efcaf675
 def read_pdb_header(path: str|os.PathLike) -> dict:
     "Method (EXPDTA) and source organism (SOURCE ORGANISM_SCIENTIFIC) from a PDB header, `None` where not stated."
     method, species = None, []
@@ -93,7 +100,8 @@ def read_pdb_header(path: str|os.PathLike) -> dict:
                 if line.startswith("EXPDTA"): method = line[10:].strip()
                 m = re.search(r"ORGANISM_SCIENTIFIC:\s*([^;]+);?", line)
                 if line.startswith("SOURCE") and m: species.append(m.group(1).strip().lower())
-    except (OSError, EOFError) as e:   # not gzip, cut inside the gzip header…: `build_layout` excludes the file, naming why
+    # not gzip, cut inside the gzip header…: `build_layout` excludes the file, naming why
+    except (OSError, EOFError) as e:
         return {"method": None, "species": None, "error": f"{type(e).__name__}: {e}"}
     return {"method": method, "species": "|".join(dict.fromkeys(species)) or None}
 
@@ -108,17 +116,20 @@ def structure_table_path(root: str|os.PathLike|None=None, # data directory (defa
     summary = data_file(SABDAB_DIR, "summary.tsv", root=root, must_exist=False)
     for p in (index, summary):
         if p.exists(): return p
-    raise FileNotFoundError(f"no structure table in the data directory {data_dir(root)}: neither {index} (the offline structure "
-                            f"set) nor {summary} (SAbDab). With internet run `esm2-ab-clip fetch`; offline, see data/README.md")
+    raise FileNotFoundError(f"no structure table in the data directory {data_dir(root)}: neither {index} (the offline "
+                            f"structure set) nor {summary} (SAbDab). With internet run `esm2-ab-clip fetch`; offline, "
+                            "see data/README.md")
 
 # %% ../nbs/00_sabdab.ipynb #0e5224df
 def check_unique_ids(structures: pd.DataFrame, source="the structure table") -> None:
-    "Refuse, before any work, a table that lists one entry (pdb, heavy, light, antigen chains) twice, naming the duplicates."
+    ("Refuse, before any work, a table that lists one entry (pdb, heavy, light, antigen chains) twice, naming the "
+     "duplicates.")
     dup = structures.id[structures.id.duplicated()].unique().tolist()
-    if dup: raise ValueError(f"{source}: {len(dup)} entry id(s) listed more than once, e.g. {dup[:3]}: each (pdb, H chain, "
-                             f"L chain, antigen) must appear once; remove the repeated rows")
+    if dup: raise ValueError(f"{source}: {len(dup)} entry id(s) listed more than once, e.g. {dup[:3]}: each (pdb, H "
+                             f"chain, L chain, antigen) must appear once; remove the repeated rows")
 
-def read_structure_table(table: str|os.PathLike|None=None, # `structures_index.tsv` or a SAbDab summary TSV (default: `structure_table_path`)
+# %% ../nbs/00_sabdab.ipynb #c1815dc8
+def read_structure_table(table: str|os.PathLike|None=None, # `structures_index.tsv` or a SAbDab summary TSV
                          root: str|os.PathLike|None=None, # data directory that relative `file` paths start from
                         ) -> pd.DataFrame:
     "One row per structure: id, pdb, file, heavy/light/antigen chains, resolution, method, species, molecule type."
@@ -126,8 +137,8 @@ def read_structure_table(table: str|os.PathLike|None=None, # `structures_index.t
     df = pd.read_csv(table, sep="\t", dtype=str, keep_default_na=False)
     if "file" in df.columns:  # this project's index of a structure folder
         missing = [c for c in ("pdb", "H_chain", "L_chain", "resolution_A") if c not in df.columns]
-        if missing: raise ValueError(f"{table}: structure index without the column(s) {missing}; it needs file, pdb, H_chain, "
-                                     f"L_chain (empty for a nanobody) and resolution_A")
+        if missing: raise ValueError(f"{table}: structure index without the column(s) {missing}; it needs file, pdb, "
+                                     f"H_chain, L_chain (empty for a nanobody) and resolution_A")
         base = data_dir(root)
         out = pd.DataFrame({"pdb": df["pdb"].str.lower(), "file": [str(base/f) for f in df["file"]],
                             "heavy_chain": df["H_chain"], "light_chain": df["L_chain"], "antigen_chains": "",
@@ -135,16 +146,21 @@ def read_structure_table(table: str|os.PathLike|None=None, # `structures_index.t
                             "molecule_type": df.get("molecule_type", "antibody"),
                             "seq_heavy_expected": df.get("seq_H", ""), "seq_light_expected": df.get("seq_L", "")})
         meta = [read_pdb_header(f) if Path(f).exists() else {"method": None, "species": None} for f in out["file"]]
-        out["method"] = [m["method"] for m in meta]; out["species"] = [m["species"] for m in meta]
+        out["method"] = [m["method"] for m in meta]
+        out["species"] = [m["species"] for m in meta]
         out["header_error"] = [m.get("error", "") for m in meta]
     elif {"pdb", "Hchain", "Lchain", "resolution"} <= set(df.columns):  # a SAbDab summary
-        out = pd.DataFrame({"pdb": df["pdb"].str.lower(), "file": [str(Path(table).parent/"chothia"/f"{p}.pdb") for p in df["pdb"]],
-                            "heavy_chain": df["Hchain"].replace("NA", ""), "light_chain": df["Lchain"].replace("NA", ""),
+        out = pd.DataFrame({"pdb": df["pdb"].str.lower(),
+                            "file": [str(Path(table).parent/"chothia"/f"{p}.pdb") for p in df["pdb"]],
+                            "heavy_chain": df["Hchain"].replace("NA", ""),
+                            "light_chain": df["Lchain"].replace("NA", ""),
                             "antigen_chains": df.get("antigen_chain", "").replace("NA", ""),
                             "resolution": pd.to_numeric(df["resolution"].str.split(",").str[0], errors="coerce"),
-                            "molecule_type": np.where(df["Lchain"].isin(["", "NA"]), "nanobody_VHH", "paired_antibody_Fv"),
+                            "molecule_type": np.where(df["Lchain"].isin(["", "NA"]), "nanobody_VHH",
+                                                      "paired_antibody_Fv"),
                             "seq_heavy_expected": "", "seq_light_expected": "",
-                            "method": df.get("method", None), "species": df.get("heavy_species", None), "header_error": ""})
+                            "method": df.get("method", None), "species": df.get("heavy_species", None),
+                            "header_error": ""})
     else:
         raise ValueError(f"{table}: not a structures_index.tsv (columns file, pdb, H_chain, L_chain, resolution_A) "
                          f"nor a SAbDab summary (pdb, Hchain, Lchain, resolution); found columns {list(df.columns)}")
@@ -156,7 +172,8 @@ def read_structure_table(table: str|os.PathLike|None=None, # `structures_index.t
 
 # %% ../nbs/00_sabdab.ipynb #48bfc62b
 def read_atom_sequences(path: str|os.PathLike) -> dict[str, str]:
-    "One-letter sequence per chain from the ATOM records of a PDB file (`X` for a residue name it does not know; MSE is M, as ATOM or HETATM)."
+    ("One-letter sequence per chain from the ATOM records of a PDB file (`X` for a residue name it does not know; MSE "
+     "is M, as ATOM or HETATM).")
     from Bio.SeqUtils import seq1
     seqs, last = {}, None
     opener = gzip.open if str(path).endswith(".gz") else open
@@ -170,14 +187,17 @@ def read_atom_sequences(path: str|os.PathLike) -> dict[str, str]:
             seqs[line[21]] = seqs.get(line[21], "") + (seq1(line[17:20].strip(), custom_map={"MSE": "M"}, undef_code="X") or "X")
     return seqs
 
+# %% ../nbs/00_sabdab.ipynb #af2a7c78
 def _fasta_text(pdb: str, chains: dict[str, str]) -> str:
     return "".join(f">{pdb}_{i+1}|Chain {c}|{pdb}\n{s}\n" for i, (c, s) in enumerate(chains.items()) if s)
 
 def mse_as_met(text: bytes) -> bytes:
-    "PDB text with selenomethionine (MSE, as ATOM or HETATM) rewritten as ATOM MET (SE -> SD), so every reader sees methionine."
+    ("PDB text with selenomethionine (MSE, as ATOM or HETATM) rewritten as ATOM MET (SE -> SD), so every reader sees "
+     "methionine.")
     def fix(l: bytes) -> bytes:
         if not (l.startswith((b"ATOM", b"HETATM")) and l[17:20] == b"MSE"): return l
-        body = l.rstrip(b"\r\n"); end = l[len(body):]
+        body = l.rstrip(b"\r\n")
+        end = l[len(body):]
         body = b"ATOM  " + body[6:17] + b"MET" + body[20:]
         if body[12:16] in (b"SE  ", b" SE "): body = body[:12] + b" SD " + body[16:]
         if body[76:78] == b"SE": body = body[:76] + b" S" + body[78:]   # the element column, when the line has one
@@ -185,13 +205,15 @@ def mse_as_met(text: bytes) -> bytes:
     return b"".join(fix(l) for l in text.splitlines(keepends=True))
 
 # %% ../nbs/00_sabdab.ipynb #c825c8f3
-def exclusion_reason(r, # one row of `read_structure_table` (attributes file, light_chain, resolution, method, species, header_error)
+def exclusion_reason(r, # one row of `read_structure_table` (file, light_chain, resolution, method, species, ...)
                      resolution_thr: float=2.5, # keep resolution <= this (Å)
-                     methods: tuple=("X-RAY DIFFRACTION", "ELECTRON MICROSCOPY"), # kept methods when the header states one
+                     # kept methods when the header states one
+                     methods: tuple=("X-RAY DIFFRACTION", "ELECTRON MICROSCOPY"),
                      species: str|None=None, # keep only this species (substring of the row's species); None keeps all
                      nanobodies: bool=True, # keep VHH entries (empty light chain)
                     ) -> tuple[str, str]|None:
-    "Why one row stays out of the layout, as (reason, detail), judged from the row and the file's size; None when it may go in."
+    ("Why one row stays out of the layout, as (reason, detail), judged from the row and the file's size; None when it "
+     "may go in.")
     stated = lambda x: x if isinstance(x, str) and x else None   # the table holds NaN where a header states nothing
     method, sp, f = stated(r.method), stated(r.species), Path(r.file)
     if not f.exists(): return "structure file not found", str(f)
@@ -213,9 +235,11 @@ class LayoutResult:
     summary: pd.DataFrame # rows handed to ProteinFlow (SAbDab summary columns + id)
     excluded: pd.DataFrame # id, pdb, stage, reason, detail
 
+# %% ../nbs/00_sabdab.ipynb #22062cc9
 EXCLUSION_COLUMNS = ["id", "pdb", "stage", "reason", "detail"]
 
-def _exclude(rows, r, reason, detail=""): rows.append({"id": r.id, "pdb": r.pdb, "stage": "layout", "reason": reason, "detail": detail})
+def _exclude(rows, r, reason, detail=""): rows.append({"id": r.id, "pdb": r.pdb, "stage": "layout", "reason": reason,
+                                                       "detail": detail})
 
 def build_layout(structures: pd.DataFrame, # from `read_structure_table`
                  out: str|os.PathLike, # folder to write the layout into
@@ -226,23 +250,32 @@ def build_layout(structures: pd.DataFrame, # from `read_structure_table`
                  fasta_dir: str|os.PathLike|None=None, # folder of `{pdb}.fasta` files, preferred over other sources
                 ) -> LayoutResult:
     "Write the `sabdab_data_path` layout ProteinFlow reads, excluding (with a reason) what cannot or should not go in."
-    out = Path(out); shutil.rmtree(out, ignore_errors=True)
-    (out/"chothia").mkdir(parents=True); (out/"fasta").mkdir()
+    out = Path(out)
+    shutil.rmtree(out, ignore_errors=True)
+    (out/"chothia").mkdir(parents=True)
+    (out/"fasta").mkdir()
     keep, excl = [], []
     for r in structures.itertuples():
         why = exclusion_reason(r, resolution_thr, methods, species, nanobodies)
-        if why: _exclude(excl, r, *why); continue
+        if why:
+            _exclude(excl, r, *why)
+            continue
         f = Path(r.file)
         try:
             opener = gzip.open if str(f).endswith(".gz") else open
             with opener(f, "rb") as src: text = src.read()
             atom_seqs = read_atom_sequences(f)
         except (OSError, EOFError, UnicodeDecodeError) as e:
-            _exclude(excl, r, "unreadable structure file", f"{type(e).__name__}: {e}"); continue
-        if not atom_seqs: _exclude(excl, r, "no ATOM records in structure file"); continue
+            _exclude(excl, r, "unreadable structure file", f"{type(e).__name__}: {e}")
+            continue
+        if not atom_seqs:
+            _exclude(excl, r, "no ATOM records in structure file")
+            continue
         chains = [c for c in (r.heavy_chain, r.light_chain) if c]
         missing = [c for c in chains if c not in atom_seqs]
-        if missing: _exclude(excl, r, "chain missing from structure file", f"chain(s) {missing}"); continue
+        if missing:
+            _exclude(excl, r, "chain missing from structure file", f"chain(s) {missing}")
+            continue
         (out/"chothia"/f"{r.pdb}.pdb").write_bytes(mse_as_met(text))
         if fasta_dir is not None and (Path(fasta_dir)/f"{r.pdb}.fasta").exists():
             shutil.copy(Path(fasta_dir)/f"{r.pdb}.fasta", out/"fasta"/f"{r.pdb}.fasta")
@@ -253,7 +286,8 @@ def build_layout(structures: pd.DataFrame, # from `read_structure_table`
         keep.append({"id": r.id, "pdb": r.pdb, "Hchain": r.heavy_chain or None, "Lchain": r.light_chain or None,
                      "antigen_chain": r.antigen_chains or None, "antigen_type": None,
                      "resolution": r.resolution, "method": r.method or "X-RAY DIFFRACTION"})
-    summary = pd.DataFrame(keep, columns=["id", "pdb", "Hchain", "Lchain", "antigen_chain", "antigen_type", "resolution", "method"])
+    summary = pd.DataFrame(keep, columns=["id", "pdb", "Hchain", "Lchain", "antigen_chain", "antigen_type",
+                                          "resolution", "method"])
     summary.drop(columns="id").to_csv(out/"summary.tsv", sep="\t", index=False)
     return LayoutResult(out, summary, pd.DataFrame(excl, columns=EXCLUSION_COLUMNS))
 
@@ -262,7 +296,8 @@ def make_broken_structures(structures: pd.DataFrame, # real paired Fv rows to da
                            out: str|os.PathLike, # folder for the damaged files
                           ) -> pd.DataFrame:
     "Damaged copies of real structures (truncated, missing backbone atoms, unknown residue, empty), for tests."
-    out = Path(out); out.mkdir(parents=True, exist_ok=True)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
     rows = []
     for kind, r in zip(["truncated", "no_backbone", "unknown_residue", "empty"], structures.itertuples()):
         lines = gzip.open(r.file, "rt").read().splitlines(keepends=True)
@@ -271,19 +306,22 @@ def make_broken_structures(structures: pd.DataFrame, # real paired Fv rows to da
             lines = [l for l in lines if not (l.startswith("ATOM") and l[21] == r.heavy_chain and 30 <= int(l[22:26]) <= 60
                                               and l[12:16].strip() in ("N", "CA", "C"))]
         if kind == "unknown_residue":  # an unnatural residue name in the middle of the heavy chain
-            lines = [l[:17] + "XYZ" + l[20:] if l.startswith("ATOM") and l[21] == r.heavy_chain and l[22:27] == "  50 " else l for l in lines]
+            at50 = lambda l: l.startswith("ATOM") and l[21] == r.heavy_chain and l[22:27] == "  50 "
+            lines = [l[:17] + "XYZ" + l[20:] if at50(l) else l for l in lines]
         if kind == "empty": lines = []
         pdb = f"9{kind[:3]}"[:4]
         f = out/f"pdb{pdb}_chothia.pdb.gz"
         with gzip.open(f, "wt") as g: g.writelines(lines)
         if kind == "empty": f.write_bytes(b"")
-        rows.append({**r._asdict(), "pdb": pdb, "file": str(f), "id": entry_id(pdb, r.heavy_chain, r.light_chain, None), "damage": kind})
+        rows.append({**r._asdict(), "pdb": pdb, "file": str(f), "id": entry_id(pdb, r.heavy_chain, r.light_chain, None),
+                     "damage": kind})
     return pd.DataFrame(rows).drop(columns="Index")
 
 # %% ../nbs/00_sabdab.ipynb #5ecb3c87
 class DegenerateSplitError(RuntimeError):
     "ProteinFlow produced (or crashed on) a split with an empty or badly sized part."
 
+# %% ../nbs/00_sabdab.ipynb #f3f459e8
 @contextlib.contextmanager
 def _private_tmp(folder: Path):
     "ProteinFlow writes to fixed names under the temp dir; give each run its own temp dir."
@@ -296,26 +334,32 @@ def _private_tmp(folder: Path):
 @contextlib.contextmanager
 def _console(log: Path, quiet: bool):
     "Send ProteinFlow's console output (prints, progress bars) to `log` when `quiet`."
-    if not quiet: yield; return
+    if not quiet:
+        yield
+        return
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "a") as f, contextlib.redirect_stdout(f), contextlib.redirect_stderr(f): yield
 
 def run_proteinflow(layout: LayoutResult, # from `build_layout`, or an online download folder
                     out: str|os.PathLike, # parent folder; ProteinFlow writes `proteinflow_{tag}` in it
                     tag: str, # dataset tag
-                    resolution_thr: float=2.5, min_length: int=30, missing_ends_thr: float=0.3, missing_middle_thr: float=0.1,
+                    resolution_thr: float=2.5, min_length: int=30, missing_ends_thr: float=0.3,
+                    missing_middle_thr: float=0.1,
                     offline: bool=True, # use the layout's local FASTA files instead of RCSB downloads
                     quiet: bool=True, # ProteinFlow's console output goes to `console.log` in the dataset folder
                    ) -> Path:
     "Run ProteinFlow's SAbDab processing (no redundancy removal, no split); return the dataset folder."
     pf = import_proteinflow()
-    out = Path(out); out.mkdir(parents=True, exist_ok=True)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
     ctx = local_fasta(layout.path/"fasta") if offline else contextlib.nullcontext()
-    with ctx, _private_tmp(out/f".tmp_{tag}"), warnings.catch_warnings(), _console(out/f"console_{tag}.log", quiet), sorted_listdir():
+    with (ctx, _private_tmp(out/f".tmp_{tag}"), warnings.catch_warnings(), _console(out/f"console_{tag}.log", quiet),
+          sorted_listdir()):
         warnings.simplefilter("ignore")
         pf.generate_data(tag=tag, local_datasets_folder=str(out), sabdab=True, sabdab_data_path=str(layout.path),
                          resolution_thr=resolution_thr, min_length=min_length, missing_ends_thr=missing_ends_thr,
-                         missing_middle_thr=missing_middle_thr, not_remove_redundancies=True, skip_splitting=True, force=True)
+                         missing_middle_thr=missing_middle_thr, not_remove_redundancies=True,
+                         skip_splitting=True, force=True)
     shutil.rmtree(out/f".tmp_{tag}", ignore_errors=True)
     if (out/f"console_{tag}.log").exists(): shutil.move(out/f"console_{tag}.log", out/f"proteinflow_{tag}"/"console.log")
     return out/f"proteinflow_{tag}"
@@ -342,6 +386,7 @@ def split_sizes(dataset: str|os.PathLike) -> dict[str, int]:
     "Number of entry pickles in each split folder of a ProteinFlow dataset."
     return {s: len(list((Path(dataset)/s).glob("*.pickle"))) if (Path(dataset)/s).exists() else 0 for s in SPLITS}
 
+# %% ../nbs/00_sabdab.ipynb #bb702a57
 def check_split(sizes: dict[str, int], # entries per split
                 valid_split: float=0.1, test_split: float=0.1,
                 max_rel_error: float=0.5, # accepted |achieved - target| / target for valid and test
@@ -350,9 +395,11 @@ def check_split(sizes: dict[str, int], # entries per split
     n = sum(sizes.values())
     for name, target in (("train", 1 - valid_split - test_split), ("valid", valid_split), ("test", test_split)):
         if target > 0 and sizes[name] == 0:
-            raise DegenerateSplitError(f"the {name} split is empty ({sizes}); ProteinFlow could not place any cluster group there")
+            raise DegenerateSplitError(f"the {name} split is empty ({sizes}); ProteinFlow could not place any cluster "
+                                       "group there")
         if target > 0 and name != "train" and abs(sizes[name] / n - target) > max_rel_error * target:
-            raise DegenerateSplitError(f"the {name} split holds {sizes[name]}/{n} = {sizes[name]/n:.1%} of entries, target {target:.0%} "
+            raise DegenerateSplitError(f"the {name} split holds {sizes[name]}/{n} = {sizes[name]/n:.1%} of entries, "
+                                       f"target {target:.0%} "
                                        f"(more than {max_rel_error:.0%} off); {sizes}")
 
 # %% ../nbs/00_sabdab.ipynb #4964fc12
@@ -365,12 +412,14 @@ def split_with_guard(dataset: str|os.PathLike, # a processed ProteinFlow dataset
                     ) -> tuple[int, dict[str, int]]:
     "Run ProteinFlow's CDR-cluster split; retry degenerate splits with the next seed; fail clearly if none works."
     pf = import_proteinflow()
-    dataset = Path(dataset); tag = dataset.name.removeprefix("proteinflow_")
+    dataset = Path(dataset)
+    tag = dataset.name.removeprefix("proteinflow_")
     errors = []
     for s in range(seed, seed + max_tries):
         pf.unsplit_data(tag, local_datasets_folder=str(dataset.parent))
         try:
-            with _private_tmp(dataset.parent/f".tmp_split_{tag}"), warnings.catch_warnings(), _console(dataset/"console.log", quiet), sorted_listdir(), deterministic_mmseqs():
+            with (_private_tmp(dataset.parent/f".tmp_split_{tag}"), warnings.catch_warnings(),
+                  _console(dataset/"console.log", quiet), sorted_listdir(), deterministic_mmseqs()):
                 warnings.simplefilter("ignore")
                 pf.split_data(tag=tag, local_datasets_folder=str(dataset.parent), split_tolerance=split_tolerance,
                               test_split=test_split, valid_split=valid_split, ignore_existing=True,
@@ -380,7 +429,8 @@ def split_with_guard(dataset: str|os.PathLike, # a processed ProteinFlow dataset
             return s, sizes
         except AttributeError as e:
             if "nodes" not in str(e): raise
-            errors.append(f"seed {s}: ProteinFlow's split crashed ({e}): all connected CDR-cluster groups have the same size")
+            errors.append(f"seed {s}: ProteinFlow's split crashed ({e}): all connected CDR-cluster groups have the "
+                          "same size")
         except DegenerateSplitError as e:
             errors.append(f"seed {s}: {e}")
         except (ValueError, IndexError) as e:  # e.g. too few clusters to draw from
@@ -389,7 +439,8 @@ def split_with_guard(dataset: str|os.PathLike, # a processed ProteinFlow dataset
             shutil.rmtree(dataset.parent/f".tmp_split_{tag}", ignore_errors=True)
     pf.unsplit_data(tag, local_datasets_folder=str(dataset.parent))
     raise DegenerateSplitError(f"no usable train/valid/test split of {dataset} in {max_tries} seeds:\n  " + "\n  ".join(errors)
-                               + "\nUse more structures (connected CDR-cluster groups), or loosen split_tolerance / max_rel_error.")
+                               + "\nUse more structures (connected CDR-cluster groups), or loosen split_tolerance / "
+                                 "max_rel_error.")
 
 # %% ../nbs/00_sabdab.ipynb #be556e79
 CDRS = ("H1", "H2", "H3", "L1", "L2", "L3")
@@ -398,16 +449,21 @@ def read_entry(path: str|os.PathLike) -> dict:
     "A ProteinFlow entry pickle: `{chain: {'seq', 'msk', 'crd_bb' (L x 4 x 3: N, C, CA, O), 'crd_sc', 'cdr'}}`."
     with open(path, "rb") as f: return pickle.load(f)
 
+# %% ../nbs/00_sabdab.ipynb #ac84b089
 def cdr_sequences(entry: dict, heavy: str|None, light: str|None) -> dict[str, str]:
     "The six CDR sequences of an entry (empty string for an absent chain)."
     out = {}
     for cdr in CDRS:
         ch = heavy if cdr[0] == "H" else light
-        if ch is None or ch not in entry: out[f"cdr_{cdr}"] = ""; continue
-        seq = np.array(list(entry[ch]["seq"])); lab = np.asarray(entry[ch]["cdr"])
+        if ch is None or ch not in entry:
+            out[f"cdr_{cdr}"] = ""
+            continue
+        seq = np.array(list(entry[ch]["seq"]))
+        lab = np.asarray(entry[ch]["cdr"])
         out[f"cdr_{cdr}"] = "".join(seq[lab == cdr])
     return out
 
+# %% ../nbs/00_sabdab.ipynb #40e681d8
 def cluster_table(dataset: str|os.PathLike) -> pd.DataFrame:
     "Long table (id, split, cdr, cluster) of the CDR clusters in ProteinFlow's `splits_dict`."
     rows = []
@@ -416,9 +472,11 @@ def cluster_table(dataset: str|os.PathLike) -> pd.DataFrame:
         if not p.exists(): continue
         for cluster, members in pd.read_pickle(p).items():
             for fname, chain_cdr in members:
-                rows.append({"id": str(fname).removesuffix(".pickle"), "split": s, "cdr": chain_cdr.split("__")[1], "cluster": cluster})
+                rows.append({"id": str(fname).removesuffix(".pickle"), "split": s, "cdr": chain_cdr.split("__")[1],
+                             "cluster": cluster})
     return pd.DataFrame(rows, columns=["id", "split", "cdr", "cluster"]).drop_duplicates()
 
+# %% ../nbs/00_sabdab.ipynb #f2ef66cd
 def build_manifest(dataset: str|os.PathLike, # split ProteinFlow dataset folder
                    structures: pd.DataFrame, # from `read_structure_table` (resolution, species, molecule type)
                   ) -> pd.DataFrame:
@@ -429,15 +487,19 @@ def build_manifest(dataset: str|os.PathLike, # split ProteinFlow dataset folder
     rows = []
     for s in SPLITS:
         for p in sorted((dataset/s).glob("*.pickle")):
-            eid = p.stem; pdb, chains = eid.split("-", 1)
+            eid = p.stem
+            pdb, chains = eid.split("-", 1)
             h, l, ag = [None if c == "nan" else c for c in chains.split("_", 2)]
             e = read_entry(p)
             m = meta.loc[eid] if eid in meta.index else None
             rows.append({"id": eid, "pdb": pdb, "split": s, "heavy_chain": h, "light_chain": l or "",
-                         "antigen_chains": ag or "", "seq_heavy": e[h]["seq"] if h else "", "seq_light": e[l]["seq"] if l else "",
-                         **cdr_sequences(e, h, l), "len_heavy": len(e[h]["seq"]) if h else 0, "len_light": len(e[l]["seq"]) if l else 0,
+                         "antigen_chains": ag or "", "seq_heavy": e[h]["seq"] if h else "",
+                         "seq_light": e[l]["seq"] if l else "",
+                         **cdr_sequences(e, h, l), "len_heavy": len(e[h]["seq"]) if h else 0,
+                         "len_light": len(e[l]["seq"]) if l else 0,
                          "resolution": float(m.resolution) if m is not None else np.nan,
-                         "species": (m.species if m is not None else None) or "", "molecule_type": m.molecule_type if m is not None else "",
+                         "species": (m.species if m is not None else None) or "",
+                         "molecule_type": m.molecule_type if m is not None else "",
                          **{f"cluster_{c}": (clusters.loc[eid, c] if eid in clusters.index and c in clusters.columns and
                                               isinstance(clusters.loc[eid, c], str) else "") for c in CDRS},
                          "path": str(p.relative_to(dataset))})
@@ -450,7 +512,9 @@ def split_groups(ids: list[str], # entry ids `{pdb}-{H}_{L}_{antigen}`
     "Group number of each entry: entries sharing a PDB id or any CDR cluster end up in one group (union-find)."
     parent = {i: i for i in ids}
     def find(x):
-        while parent[x] != x: parent[x] = parent[parent[x]]; x = parent[x]
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
         return x
     def union(a, b): parent[find(a)] = find(b)
     links = pd.concat([pd.DataFrame({"id": ids, "key": ["pdb:" + i.split("-")[0] for i in ids]}),
@@ -462,10 +526,12 @@ def split_groups(ids: list[str], # entry ids `{pdb}-{H}_{L}_{antigen}`
     number = {r: k for k, r in enumerate(dict.fromkeys(roots[i] for i in sorted(ids)))}
     return {i: number[roots[i]] for i in ids}
 
+# %% ../nbs/00_sabdab.ipynb #ca4c64aa
 def molecule_kind(eid: str) -> str:
     "'nanobody' when the entry id names no light chain, else 'paired'."
     return "nanobody" if eid.split("-", 1)[1].split("_")[1] == "nan" else "paired"
 
+# %% ../nbs/00_sabdab.ipynb #2ddd31bb
 def assign_stratified(groups: dict[str, int], # entry -> group (`split_groups`)
                       seed: int=42, valid_split: float=0.1, test_split: float=0.1,
                      ) -> dict[str, str]:
@@ -480,16 +546,19 @@ def assign_stratified(groups: dict[str, int], # entry -> group (`split_groups`)
     out = {}
     for _, c in comp.groupby("stratum"):
         total, have = c.n.sum(), dict.fromkeys(target, 0)
-        for r in c.sort_values(["n", "tie"], ascending=[False, True]).itertuples():  # large groups first, seeded order among equals
+        # large groups first, seeded order among equals
+        for r in c.sort_values(["n", "tie"], ascending=[False, True]).itertuples():
             s = max(target, key=lambda k: target[k] * total - have[k])
-            have[s] += r.n; out[r.group] = s
+            have[s] += r.n
+            out[r.group] = s
     return {i: out[grp] for i, grp in groups.items()}
 
 # %% ../nbs/00_sabdab.ipynb #c47eb016
 def stratify_dataset(dataset: str|os.PathLike, # a split ProteinFlow dataset folder
                      seed: int=42, valid_split: float=0.1, test_split: float=0.1,
                     ) -> dict[str, int]:
-    "Re-split a ProteinFlow dataset by whole CDR-cluster/PDB groups, stratified by molecule kind; move the pickles and rewrite `splits_dict`."
+    ("Re-split a ProteinFlow dataset by whole CDR-cluster/PDB groups, stratified by molecule kind; move the pickles "
+     "and rewrite `splits_dict`.")
     dataset = Path(dataset)
     where = {p.stem: s for s in SPLITS for p in (dataset/s).glob("*.pickle")}
     new = assign_stratified(split_groups(sorted(where), cluster_table(dataset)), seed, valid_split, test_split)
@@ -519,13 +588,15 @@ class IngestResult:
     sizes: dict              # entries per split
     seconds: float           # wall time
 
+# %% ../nbs/00_sabdab.ipynb #f2e0b510
 def ingest(structures: pd.DataFrame|None=None, # rows to ingest (default: every structure of the data directory)
-           out: str|os.PathLike|None=None, # parent folder of the dataset (default: the output folder, `output_dir()`)
-           tag: str="sabdab_offline", # dataset tag: the folder is `proteinflow_{tag}`
+           out: str|os.PathLike|None=None, # parent folder of the dataset (default: `RunDirs().ingest`)
+           tag: str="sabdab", # dataset tag: the folder is `proteinflow_{tag}`
            seed: int=42, resolution_thr: float=2.5, species: str|None=None, nanobodies: bool=True,
            min_seq_id: float=0.9, valid_split: float=0.1, test_split: float=0.1, split_tolerance: float=0.05,
            max_tries: int=5, max_rel_error: float=0.5, fasta_dir=None,
-           stratify: bool=True, # re-split whole groups stratified by molecule kind (`stratify_dataset`); False keeps ProteinFlow's split
+           # re-split whole groups stratified by molecule kind (`stratify_dataset`); False keeps ProteinFlow's split
+           stratify: bool=True,
            quiet: bool=True, # ProteinFlow's console output to `console.log` instead of the screen
            verbose: bool=True, # one progress line per step
           ) -> IngestResult:
@@ -533,19 +604,26 @@ def ingest(structures: pd.DataFrame|None=None, # rows to ingest (default: every 
     t0 = time.time()
     structures = read_structure_table() if structures is None else structures
     check_unique_ids(structures)   # before any work: a repeated entry would break ProteinFlow's output half-way
-    out = Path(out) if out is not None else output_dir()
+    out = Path(out) if out is not None else RunDirs().ingest
     say = (lambda *a: None) if not verbose else (lambda msg: print(f"[ingest {time.time() - t0:5.1f}s] {msg}", flush=True))
     layout = build_layout(structures, out/f".layout_{tag}", resolution_thr=resolution_thr, species=species,
                           nanobodies=nanobodies, fasta_dir=fasta_dir)
-    say(f"layout: {len(structures)} entries in, {len(layout.summary)} handed to ProteinFlow, {len(layout.excluded)} excluded")
-    if len(layout.summary) == 0: raise ValueError(f"no structure passed the layout filters; reasons: {layout.excluded.reason.value_counts().to_dict()}")
+    say(f"layout: {len(structures)} entries in, {len(layout.summary)} handed to ProteinFlow, {len(layout.excluded)} "
+        "excluded")
+    if len(layout.summary) == 0: raise ValueError("no structure passed the layout filters; reasons: "
+                                                  f"{layout.excluded.reason.value_counts().to_dict()}")
     dataset = run_proteinflow(layout, out, tag, resolution_thr=resolution_thr, quiet=quiet)
-    say(f"ProteinFlow filters: {len(list(dataset.glob('*.pickle')))} entries processed (console output: {dataset/'console.log'})")
-    used, sizes = split_with_guard(dataset, seed, valid_split, test_split, split_tolerance, min_seq_id, max_tries, max_rel_error, quiet=quiet)
+    say(f"ProteinFlow filters: {len(list(dataset.glob('*.pickle')))} entries processed (console output: "
+        f"{dataset/'console.log'})")
+    used, sizes = split_with_guard(dataset, seed, valid_split, test_split, split_tolerance, min_seq_id, max_tries,
+                                   max_rel_error, quiet=quiet)
     say(f"split (seed {used}): {sizes}")
-    pf_split = {s: {"entries": n, "nanobodies": sum(molecule_kind(p.stem) == "nanobody" for p in (dataset/s).glob("*.pickle"))} for s, n in sizes.items()}
+    pf_split = {s: {"entries": n,
+                    "nanobodies": sum(molecule_kind(p.stem) == "nanobody" for p in (dataset/s).glob("*.pickle"))}
+                    for s, n in sizes.items()}
     if stratify:
-        sizes = stratify_dataset(dataset, used, valid_split, test_split); check_split(sizes, valid_split, test_split, max_rel_error)
+        sizes = stratify_dataset(dataset, used, valid_split, test_split)
+        check_split(sizes, valid_split, test_split, max_rel_error)
         say(f"stratified by molecule kind: {sizes}")
     manifest = build_manifest(dataset, structures)
     pf_excl = read_proteinflow_log(dataset/"log.txt")
@@ -555,19 +633,33 @@ def ingest(structures: pd.DataFrame|None=None, # rows to ingest (default: every 
                       "stage": "split", "reason": "processed but not assigned to any split", "detail": ""})], ignore_index=True)
     if len(structures) != len(manifest) + len(excl) or set(manifest.id) & set(excl.id):
         raise RuntimeError(f"entry accounting failed: {len(structures)} in, {len(manifest)} kept, {len(excl)} excluded")
-    write_parquet(manifest, dataset/"manifest.parquet"); write_parquet(excl, dataset/"exclusions.parquet")
+    write_parquet(manifest, dataset/"manifest.parquet")
+    write_parquet(excl, dataset/"exclusions.parquet")
     secs = time.time() - t0
     write_json({"tag": tag, "seed_requested": seed, "seed_used": used, "sizes": sizes, "n_in": len(structures),
                 "n_kept": len(manifest), "n_excluded": len(excl), "resolution_thr": resolution_thr, "species": species,
-                "nanobodies": nanobodies, "min_seq_id": min_seq_id, "valid_split": valid_split, "test_split": test_split,
+                "nanobodies": nanobodies, "min_seq_id": min_seq_id, "valid_split": valid_split,
+                "test_split": test_split,
                 "split_tolerance": split_tolerance, "proteinflow_split": pf_split, "stratified": stratify,
                 "nanobodies_per_split": {s: int(((manifest.split == s) & (manifest.light_chain == "")).sum()) for s in SPLITS},
                 "seconds": round(secs, 1)}, dataset/"ingest.json")
     shutil.rmtree(layout.path, ignore_errors=True)
     return IngestResult(dataset, manifest, excl, used, sizes, secs)
 
+# %% ../nbs/00_sabdab.ipynb #16bef985
 def load_manifest(dataset: str|os.PathLike) -> pd.DataFrame:
     "The manifest written by `ingest`, with a clear error when the ingest has not run."
     p = Path(dataset)/"manifest.parquet"
-    if not p.exists(): raise FileNotFoundError(f"{p} not found: run the ingest (notebook 00 or `esm2_ab_clip.sabdab.ingest`) first")
+    if not p.exists(): raise FileNotFoundError(f"{p} not found: run the ingest (notebook 00 or "
+                                               "`esm2_ab_clip.sabdab.ingest`) first")
     return pd.read_parquet(p)
+
+# %% ../nbs/00_sabdab.ipynb #e57796c1
+def load_ingest(dataset: str|os.PathLike) -> IngestResult:
+    "What `ingest` returned, read back from the files a finished ingest left in `dataset` (skip-if-done)."
+    dataset = Path(dataset)
+    manifest = load_manifest(dataset)
+    info = json.loads((dataset/"ingest.json").read_text())
+    return IngestResult(dataset, manifest, pd.read_parquet(dataset/"exclusions.parquet"), info["seed_used"],
+                        info["sizes"],
+                        info["seconds"])

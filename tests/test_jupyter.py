@@ -41,4 +41,4 @@ def test_notebook_00_runs_all_in_jupyter(tmp_path, monkeypatch):
     nb = run_all("00_sabdab.ipynb")
     text = outputs_text(nb)
     assert "ingest:" in text and "kept" in text, text[-2000:]
-    assert (tmp_path/"out"/"proteinflow_sabdab_offline"/"manifest.parquet").exists()
+    assert (tmp_path/"out"/"ingest"/"proteinflow_sabdab"/"manifest.parquet").exists()   # the layout of `core.RunDirs`
