@@ -12,7 +12,8 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 from .core import (data_file, data_dir, write_json, write_parquet, file_sha256, set_seed, atomic_path,
-                               AMINO_ACIDS, check_sequences, resolve_precision, training_precision, RunDirs)
+                               AMINO_ACIDS, check_sequences, resolve_precision, training_precision, RunDirs,
+                               checkpoint_hash)
 from .structure import state_dict_sha256
 from .clip import (load_tower, pool_hidden, shared_bottom, forward_with_states, run_top_layers, n_layers)
 
@@ -24,9 +25,9 @@ __all__ = ['LI2023_DIR', 'FLANKS', 'WILD_TYPE', 'BIOTRANSFER_COMMIT', 'BIOTRANSF
            'ResampledTruth', 'resample_truth', 'score_resamples', 'top_recall', 'score', 'residue_limit',
            'embed_towers', 'embed_sequences', 'read_vectors', 'group_towers', 'cached_tower_embeddings',
            'cached_embeddings', 'onehot_encode', 'ridge_path', 'ridge_probe', 'write_demo_library', 'AffinitySplit',
-           'make_split', 'run_probe_study', 'bootstrap_table', 'finetune_regressor', 'checkpoint_hash',
-           'run_finetune_study', 'csv_split', 'tower_features', 'evaluate_csv', 'subsample_split', 'format_table',
-           'save_runs', 'affinity_study', 'plot_learning_curves', 'verdict_at', 'read_tables']
+           'make_split', 'run_probe_study', 'bootstrap_table', 'finetune_regressor', 'run_finetune_study', 'csv_split',
+           'tower_features', 'evaluate_csv', 'subsample_split', 'format_table', 'save_runs', 'affinity_study',
+           'plot_learning_curves', 'verdict_at', 'read_tables']
 
 # %% ../nbs/03_affinity.ipynb #6af552cd
 LI2023_DIR = "li2023_covid_scfv"
@@ -563,15 +564,6 @@ def finetune_regressor(checkpoint: str|os.PathLike, tokenizer, train: pd.DataFra
         tr.train()
         pred = tr.predict(_RegressionData(test.sequence, z(test), tokenizer)).predictions.reshape(-1) * sd + mu
     return score(test.label.to_numpy(), pred, higher_is_better), pred
-
-# %% ../nbs/03_affinity.ipynb #e26a7890
-def checkpoint_hash(checkpoint: str|os.PathLike) -> str:
-    ("SHA-256 (12 hex) of a Hugging Face checkpoint folder's weight files (the files, without loading them: "
-     "`state_dict_sha256` is for weights in memory).")
-    files = sorted(Path(checkpoint).glob("*.safetensors")) + sorted(Path(checkpoint).glob("*.bin"))
-    if not files: raise FileNotFoundError(f"{checkpoint}: no *.safetensors or *.bin weights; save the tower with "
-                                          "save_pretrained first")
-    return hashlib.sha256("".join(file_sha256(f) for f in files).encode()).hexdigest()[:12]
 
 # %% ../nbs/03_affinity.ipynb #3eacffac
 def run_finetune_study(split: AffinitySplit, checkpoints: dict, # tower name -> (checkpoint folder, tokenizer)

@@ -11,8 +11,7 @@ import numpy as np
 import pandas as pd
 from fastcore.script import call_parse, store_true
 from .core import (data_dir, output_dir, write_json, set_seed, check_sequences, RunDirs, fingerprint,
-                               stale_reason,
-                               stamp)
+                               stale_reason, stamp, checkpoint_hash)
 
 # %% auto #0
 __all__ = ['PAPER_TOWER', 'PAPER_ENCODER', 'COMMANDS', 'resolve_tower', 'check_paper_setup', 'ingest_fingerprint', 'note_redo',
@@ -273,7 +272,6 @@ def stage_evaluate(out, tower: str="antiberty", clip_seed: int=0, quick: bool=Fa
     if csv is not None: return evaluate_assay(d, csv, seq_col, label_col, higher_is_better, towers, tower, clip_seed,
                                               seeds, prefix, suffix,
                                               progress, wt, structure, chain, zero_shot, predict)
-    from esm2_ab_clip.affinity import checkpoint_hash
     fp = fingerprint(checkpoint_hash(clip_tower), tower, quick, paper, seeds, str(data_dir(data)))
     why = stale_reason(d.affinity/"provenance.json", fp) if (d.affinity/"affinity_runs.csv").exists() else None
     if (d.affinity/"affinity_runs.csv").exists() and not force and not why:

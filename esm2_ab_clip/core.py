@@ -14,7 +14,7 @@ import numpy as np
 __all__ = ['DATA_ENV', 'OUT_ENV', 'PRECISIONS', 'AMINO_ACIDS', 'repo_root', 'resolve_dir', 'data_dir', 'output_dir', 'data_file',
            'has_data', 'set_seed', 'cpu_has_bf16', 'resolve_precision', 'training_precision', 'atomic_path',
            'write_json', 'write_parquet', 'file_sha256', 'RunDirs', 'fingerprint', 'stale_reason', 'stamp',
-           'check_sequences', 'render_readme']
+           'checkpoint_hash', 'output_stamp', 'reusable', 'check_sequences', 'render_readme']
 
 # %% ../nbs/core.ipynb #bc9b0eec
 DATA_ENV = "ESM2_AB_CLIP_DATA"
@@ -183,6 +183,31 @@ def stale_reason(stamp: Path, fp: str) -> str|None:
 def stamp(path: Path, fp: str, **what) -> None:
     "Record the fingerprint of the inputs the outputs next to `path` were made from."
     write_json({"fingerprint": fp, **what, "time": time.strftime("%Y-%m-%d %H:%M:%S")}, path)
+
+# %% ../nbs/core.ipynb #3d321af0
+def checkpoint_hash(checkpoint: str|os.PathLike) -> str:
+    ("SHA-256 (12 hex) of a Hugging Face checkpoint folder's weight files (the files, without loading them: "
+     "`state_dict_sha256` is for weights in memory).")
+    files = sorted(Path(checkpoint).glob("*.safetensors")) + sorted(Path(checkpoint).glob("*.bin"))
+    if not files: raise FileNotFoundError(f"{checkpoint}: no *.safetensors or *.bin weights; save the tower with "
+                                          "save_pretrained first")
+    return hashlib.sha256("".join(file_sha256(f) for f in files).encode()).hexdigest()[:12]
+
+# %% ../nbs/core.ipynb #c6642598
+def output_stamp(path: str|os.PathLike) -> Path:
+    "Where the provenance stamp of one output file lives: beside it, as `{name}.provenance.json`."
+    path = Path(path)
+    return path.with_name(path.name + ".provenance.json")
+
+# %% ../nbs/core.ipynb #433e1413
+def reusable(path: str|os.PathLike, # an output file of a slow notebook step
+             fp: str, # fingerprint of the inputs it must have been made from (`stamp(output_stamp(path), fp)`)
+             force: bool=False) -> bool:
+    "Skip-if-done for one output file: it exists, its stamp says `fp` and `force` is off; else it says why it is redone."
+    if force or not Path(path).exists(): return False
+    why = stale_reason(output_stamp(path), fp)
+    if why: print(f"{Path(path).name}: redoing it: {why}")
+    return why is None
 
 # %% ../nbs/core.ipynb #f6891333
 AMINO_ACIDS = "ACDEFGHIKLMNPQRSTVWY"   # the alphabet of every sequence entry point
