@@ -335,8 +335,8 @@ def cached_tower_embeddings(towers: dict, # name -> (model, tokenizer)
         for n, e in zip(g, new):
             have[n].update({hashlib.sha1(s.encode()).hexdigest(): v for s, v in zip(todo, e)})
             with atomic_path(files[n]) as tmp:
-                with open(tmp, "wb") as fh: np.savez(fh, keys=np.array(list(have[n])),
-                                                     vectors=np.stack(list(have[n].values())))
+                with open(tmp, "wb") as fh:
+                    np.savez(fh, keys=np.array(list(have[n])), vectors=np.stack(list(have[n].values())))
     return {n: np.stack([have[n][k] for k in keys]) for n in towers}
 
 # %% ../nbs/03_affinity.ipynb #7f416366

@@ -269,9 +269,9 @@ def stage_evaluate(out, tower: str="antiberty", clip_seed: int=0, quick: bool=Fa
     if clip_tower.exists(): towers["clip"] = resolve_tower(str(clip_tower))
     elif csv is None: raise FileNotFoundError(f"{clip_tower} not found: run the train stage first (esm2-ab-clip train "
                                               f"--out {out})")
-    if csv is not None: return evaluate_assay(d, csv, seq_col, label_col, higher_is_better, towers, tower, clip_seed,
-                                              seeds, prefix, suffix,
-                                              progress, wt, structure, chain, zero_shot, predict)
+    if csv is not None:
+        return evaluate_assay(d, csv, seq_col, label_col, higher_is_better, towers, tower, clip_seed, seeds, prefix,
+                              suffix, progress, wt, structure, chain, zero_shot, predict)
     fp = fingerprint(checkpoint_hash(clip_tower), tower, quick, paper, seeds, str(data_dir(data)))
     why = stale_reason(d.affinity/"provenance.json", fp) if (d.affinity/"affinity_runs.csv").exists() else None
     if (d.affinity/"affinity_runs.csv").exists() and not force and not why:
