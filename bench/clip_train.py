@@ -22,7 +22,7 @@ import argparse, json, os, platform, re, subprocess, tempfile, time
 from pathlib import Path
 import numpy as np
 import torch
-from esm2_ab_clip.core import RunDirs, resolve_precision
+from esm2_ab_clip.core import RunDirs, resolve_precision, keep_freed_memory
 from esm2_ab_clip.clip import (AbClipModel, ClipCollator, ClipDataset, ClipTrainer, DEFAULT_RECIPE, RECIPES, clip_training_args,
                                evaluate_clip, load_clip_split, load_tower, n_layers, tiny_tower, train_clip)
 
@@ -115,6 +115,7 @@ def esm2_8m_random(seed: int=0):
     return tiny_tower("esm", hidden=320, layers=6, heads=20, intermediate=1280, seed=seed)
 
 def main():
+    kept = keep_freed_memory()   # as the command line does: large tensors reuse freed memory, for both contenders
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--tower", default="antiberty", help="antiberty, an ESM2 id/folder, or esm2-8m-random")
     ap.add_argument("--epochs", type=float, default=None, help="epochs of both (default: the recipe's, 6; fewer favour the original)")
@@ -141,7 +142,7 @@ def main():
     if a.peak_tflops: p_orig = p_ours = a.peak_tflops * 1e12; what_orig = what_ours = f"{a.peak_tflops} TFLOPS (given)"
     frac = lambda f, sps, p: round(f * sps / p, 4) if p else None
     print(json.dumps({
-        "tower": a.tower, "epochs": a.epochs, "n_train": len(train), "n_test": len(test), "recipe": DEFAULT_RECIPE,
+        "tower": a.tower, "epochs": a.epochs, "malloc_keeps_freed": kept, "n_train": len(train), "n_test": len(test), "recipe": DEFAULT_RECIPE,
         "ours_sps": round(ours["sps"], 2), "original_sps": round(orig["sps"], 2), "speedup": round(ours["sps"] / orig["sps"], 2),
         "ours_top1": round(ours["top1"], 4), "original_top1": round(orig["top1"], 4), "chance_top1": round(1 / len(test), 4),
         "ours_fit_s": round(ours["seconds"], 1), "original_fit_s": round(orig["seconds"], 1),

@@ -9,6 +9,7 @@ import argparse, json, os, pickle, platform, tempfile, time
 from pathlib import Path
 import numpy as np
 import torch
+from esm2_ab_clip.core import keep_freed_memory
 from esm2_ab_clip.sabdab import read_structure_table
 from esm2_ab_clip.structure import (MPNNEncoder, ESMIF1Encoder, MPNNBatch, masked_mean, read_pdb_backbone,
                                     write_backbone_pdb)
@@ -31,6 +32,7 @@ def upstream_loop(structs, enc):
     return out
 
 def main():
+    kept = keep_freed_memory()   # as the command line does: large tensors reuse freed memory, for both contenders
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--n", type=int, default=50)
     ap.add_argument("--skip-esmif1", action="store_true")
@@ -58,7 +60,7 @@ def main():
         esm.embed(structs[:1])
         t = time.perf_counter(); esm.embed(structs); res["esmif1_sps"] = round(len(structs) / (time.perf_counter() - t), 3)
     res.update(torch_threads=torch.get_num_threads(), device=torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu", cpu=platform.processor() or platform.machine(),
-               nproc=os.cpu_count(), torch=torch.__version__)
+               nproc=os.cpu_count(), torch=torch.__version__, malloc_keeps_freed=kept)
     print(json.dumps(res))
 
 if __name__ == "__main__":

@@ -41,12 +41,12 @@ def main():
     within = {}
     for key in METRICS:
         x = np.array([m["metrics"]["test"][key] for m, _ in f32.values()])
-        y = [round(m["metrics"]["test"][key], 4) for m, _ in b16.values()]
+        y = [m["metrics"]["test"][key] for m, _ in b16.values()]
         sd = float(x.std(ddof=1)) if len(x) > 1 else 0.0
         lo, hi = float(x.min()) - sd, float(x.max()) + sd
         res[key] = {"fp32_mean": round(float(x.mean()), 4), "fp32_sd": round(sd, 4), "fp32_range": [round(float(x.min()), 4), round(float(x.max()), 4)],
-                    "bf16": y}
-        within[key] = all(lo <= v <= hi for v in y)
+                    "bf16": [round(v, 4) for v in y]}
+        within[key] = all(lo <= v <= hi for v in y)   # unrounded values: a bf16 value equal to every fp32 seed is inside
     curves = [c["valid_loss"] for _, c in f32.values() if c.get("valid_loss")]
     n = min(map(len, curves)) if curves else 0
     if len(curves) > 1 and n:

