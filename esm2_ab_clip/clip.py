@@ -837,13 +837,16 @@ def clip_training_args(out: str|os.PathLike, seed: int=0, epochs: float=5, lr: f
 # %% ../nbs/02_clip.ipynb #a69f8141
 _HIDDEN = {}  # (bottom weights, first trained layer, token ids) -> per-sequence cached states
 
+def _token_digest(ds: ClipDataset) -> str:
+    "SHA-1 of a dataset's token ids, sequence by sequence: the memo key of what ran on them."
+    return hashlib.sha1(b"".join(x.numpy().tobytes() + b"|" for x in ds.input_ids)).hexdigest()
+
 @torch.no_grad()
 def cache_hidden(model: AbClipModel, ds: ClipDataset, batch_size: int=32, progress: bool=False) -> int:
     "Store in `ds.hidden` the frozen bottom's output for every sequence (T_i x H each); return the first trained layer."
     start = n_layers(model.tower) - model.config.train_layers
     bottom = nn.ModuleList([model.tower.embeddings, *model.tower.encoder.layer[:start]])
-    key = (state_dict_sha256(bottom), start,
-           hashlib.sha1(b"".join(x.numpy().tobytes() + b"|" for x in ds.input_ids)).hexdigest())
+    key = (state_dict_sha256(bottom), start, _token_digest(ds))
     if key in _HIDDEN:   # the same bottom on the same sequences (the next seed of a recipe): computed once per process
         ds.hidden, ds.hidden_start = _HIDDEN[key], start
         return start
@@ -874,8 +877,7 @@ def pooled_tower_features(model: AbClipModel, ds: ClipDataset, batch_size: int=6
     "Pooled last hidden states of the tower (before the head) for every pair, in dataset order."
     if memo is None: memo = not any(p.requires_grad for p in model.tower.parameters())
     if memo:
-        key = (state_dict_sha256(model.tower), model.config.pooling, batch_size, uses_cache(model, ds),
-               hashlib.sha1(b"".join(x.numpy().tobytes() + b"|" for x in ds.input_ids)).hexdigest())
+        key = (state_dict_sha256(model.tower), model.config.pooling, batch_size, uses_cache(model, ds), _token_digest(ds))
         if key in _FROZEN_FEATURES: return _FROZEN_FEATURES[key].clone()
     was = model.training
     model.eval()
