@@ -11,7 +11,9 @@ import numpy as np
 import pandas as pd
 import torch
 from tqdm.auto import tqdm
-from .core import (data_file, data_dir, write_json, write_parquet, file_sha256, set_seed, atomic_path,
+from .core import (InputError, MissingInputError, read_table, upper_sequences, data_file, data_dir,
+                               write_json, write_parquet,
+                               file_sha256, set_seed, atomic_path,
                                AMINO_ACIDS, check_sequences, resolve_precision, training_precision, RunDirs,
                                checkpoint_hash)
 from .structure import state_dict_sha256
@@ -62,11 +64,11 @@ def read_li2023(library: str="14H", split: str="valid", root=None) -> pd.DataFra
     "One split of the Li et al. 2023 CSVs with the full variable-domain sequence added (`sequence`)."
     p = li2023_path(library, split, root)
     if not p.exists():
-        raise FileNotFoundError(f"{p} not found. Offline only valid/test exist in the shared data; online, call "
+        raise MissingInputError(f"{p} not found. Offline only valid/test exist in the shared data; online, call "
                                 f"run `esm2-ab-clip fetch --paper` first (see data/README.md).")
     df = pd.read_csv(p)
     missing = [c for c in LI_COLUMNS if c not in df.columns]
-    if missing: raise ValueError(f"{p}: missing columns {missing}; expected the biotransfer format {LI_COLUMNS}")
+    if missing: raise InputError(f"{p}: missing columns {missing}; expected the biotransfer format {LI_COLUMNS}")
     check_sequences(df.aa_seq, [f"row {i + 2}" for i in range(len(df))], where=f"{p} (aa_seq)")
     return df.assign(sequence=[full_sequence(s, library) for s in df.aa_seq], library=library, split=split)
 
@@ -87,12 +89,12 @@ def apply_protocol(df: pd.DataFrame, # rows of one split (`read_li2023`)
                    is_test: bool=False, # drop all-NaN variants (official protocol, test split)
                   ) -> pd.DataFrame:
     "Samples of one split under a label protocol: `variant, sequence, label, n_replicates`."
-    if protocol not in PROTOCOLS: raise ValueError(f"protocol must be one of {PROTOCOLS}, not {protocol!r}")
+    if protocol not in PROTOCOLS: raise InputError(f"protocol must be one of {PROTOCOLS}, not {protocol!r}")
     if protocol == "paper":
         d = df[df.pred_aff.notna()]
         return pd.DataFrame({"variant": d.mata_description, "sequence": d.sequence, "label": d.pred_aff,
                              "n_replicates": 1}).reset_index(drop=True)
-    if fill is None: raise ValueError("the official protocol needs the NaN fill value: fill=nan_fill_median([train, "
+    if fill is None: raise InputError("the official protocol needs the NaN fill value: fill=nan_fill_median([train, "
                                       "valid, test])")
     d = df.copy()
     n_valid = d.groupby("mata_description").pred_aff.transform(lambda s: s.notna().sum())
@@ -130,7 +132,7 @@ def abbibench_pool(library_frames: list[pd.DataFrame], # 14H valid and test rows
     from scipy.stats import spearmanr, pearsonr
     ab = pd.read_csv(data_file(*ABBIBENCH_FILE, root=root))
     if not {"mut_heavy_chain_seq", "binding_score"} <= set(ab.columns):
-        raise ValueError(f"{data_file(*ABBIBENCH_FILE, root=root)}: expected columns mut_heavy_chain_seq, "
+        raise InputError(f"{data_file(*ABBIBENCH_FILE, root=root)}: expected columns mut_heavy_chain_seq, "
                          "binding_score")
     lab = pd.concat(library_frames)
     full = lab.groupby("sequence").pred_aff.agg(["mean", "count"])
@@ -161,13 +163,13 @@ def check_leakage(**splits: pd.DataFrame) -> None:
     for i, a in enumerate(names):
         for b in names[i + 1:]:
             both = set(splits[a].sequence) & set(splits[b].sequence)
-            if both: raise ValueError(f"leakage: {len(both)} sequence(s) in both {a} and {b}, e.g. "
+            if both: raise InputError(f"leakage: {len(both)} sequence(s) in both {a} and {b}, e.g. "
                                       f"{sorted(both)[0][:40]}…")
 
 # %% ../nbs/03_affinity.ipynb #958d7764
 def sample_fraction(frame: pd.DataFrame, fraction: float, seed: int) -> pd.DataFrame:
     "The rows of a seeded random `fraction` of the distinct sequences (replicate rows of a sequence stay together)."
-    if not 0 < fraction <= 1: raise ValueError(f"fraction must be in (0, 1], not {fraction}")
+    if not 0 < fraction <= 1: raise InputError(f"fraction must be in (0, 1], not {fraction}")
     seqs = frame.sequence.drop_duplicates().to_numpy()
     keep = np.random.default_rng(seed).permutation(len(seqs))[: max(1, round(fraction * len(seqs)))]
     return frame[frame.sequence.isin(set(seqs[keep]))]
@@ -233,7 +235,7 @@ def score_resamples(truth: ResampledTruth, y_pred, boots: np.ndarray, higher_is_
 def _score_once(y_true, y_pred, frac: float, higher_is_better: bool) -> dict:
     y_true, y_pred = np.asarray(y_true, float), np.asarray(y_pred, float)
     for what, v in (("predictions", y_pred), ("labels", y_true)):
-        if not np.isfinite(v).all(): raise ValueError(f"{int((~np.isfinite(v)).sum())} non-finite {what} (NaN or "
+        if not np.isfinite(v).all(): raise InputError(f"{int((~np.isfinite(v)).sum())} non-finite {what} (NaN or "
                                                       "±inf): metrics need finite numbers")
     if len(y_true) < 2 or np.ptp(y_true) == 0 or np.ptp(y_pred) == 0:   # no ranking to compare: undefined, not perfect
         return {"spearman": float("nan"), "recall_top10": float("nan")}
@@ -274,7 +276,7 @@ def embed_towers(models: list, tokenizer, seqs: list[str], batch_size: int=64, p
     long = [i for i, s in enumerate(seqs) if len(s) > limit]
     if long and not truncate:
         s = seqs[long[0]]
-        raise ValueError(f"{len(long)} sequence(s) longer than the tower's limit of {limit} residues, e.g. number "
+        raise InputError(f"{len(long)} sequence(s) longer than the tower's limit of {limit} residues, e.g. number "
                          f"{long[0]} "
                          f"({len(s)} residues, {s[:20]}…): shorten them, or pass truncate=True (--truncate) to embed "
                          f"the first {limit}")
@@ -455,14 +457,14 @@ def make_split(name: str="valid_test", library: str="14H", protocol: str="offici
                valid_fraction: float=0.1) -> AffinitySplit:
     ("Train/valid/test samples: `abbibench_pool` (14H only), `valid_test` (train on valid, 10 % held out for the "
      "penalty) or `biotransfer` (the paper's train/valid/test CSVs; online).")
-    if name not in SPLIT_NAMES: raise ValueError(f"split must be one of {SPLIT_NAMES}")
+    if name not in SPLIT_NAMES: raise InputError(f"split must be one of {SPLIT_NAMES}")
     parts = ("train", "valid", "test") if name == "biotransfer" else ("valid", "test")
     frames = {s: read_li2023(library, s, root) for s in parts}
     fill = nan_fill_median(list(frames.values())) if protocol == "official" else None
     test = apply_protocol(frames["test"], protocol, fill, is_test=True)
     valid_all = apply_protocol(frames["valid"], protocol, fill)
     if name == "abbibench_pool":
-        if library != "14H": raise ValueError("the AbBiBench pool exists for 14H only")
+        if library != "14H": raise InputError("the AbBiBench pool exists for 14H only")
         pr = abbibench_pool(list(frames.values()), root)
         train = pr.pool[["variant", "sequence", "label"]].assign(n_replicates=np.nan)
         valid = valid_all
@@ -619,17 +621,19 @@ def csv_split(path: str|os.PathLike, seq_col: str, label_col: str,
               test_fraction: float=0.2, valid_fraction: float=0.1, seed: int=0) -> AffinitySplit:
     ("Your own assay as a random train/valid/test split by sequence (labels averaged per sequence; `raw`: the CSV's "
      "own sequence).")
-    df = pd.read_csv(path)
+    df = read_table(path, "--csv")
     for c in (seq_col, label_col):
-        if c not in df.columns: raise ValueError(f"{path}: no column {c!r}; columns are {list(df.columns)}")
+        if c not in df.columns: raise InputError(f"{path}: no column {c!r}; columns are {list(df.columns)}")
     df = df[[seq_col, label_col]].rename(columns={seq_col: "sequence", label_col: "label"})
-    df["sequence"] = df.sequence.where(df.sequence.isna(), df.sequence.astype(str).str.strip().str.upper())
+    df["sequence"] = upper_sequences(df.sequence, [f"row {i + 2}" for i in range(len(df))], f"{path} ({seq_col})")
     check_sequences(df.sequence, [f"row {i + 2}" for i in range(len(df))], where=f"{path} ({seq_col})")
     num = pd.to_numeric(df.label, errors="coerce")
     bad = (num.isna() & df.label.notna()) | np.isinf(num)
-    if bad.any(): raise ValueError(f"{path}: {int(bad.sum())} {label_col} value(s) that are not finite numbers, first "
+    if bad.any(): raise InputError(f"{path}: {int(bad.sum())} {label_col} value(s) that are not finite numbers, first "
                                    f"at row {int(np.flatnonzero(bad)[0]) + 2}: {str(df.label[bad].iloc[0])!r}")
     df = df.assign(label=num)
+    if num.nunique() == 1: raise InputError(f"{path}: all {int(num.notna().sum())} labels in column {label_col} are "
+                                            f"equal ({num.dropna().iloc[0]:g}): nothing to rank")
     n_nan = int(df.label.isna().sum())
     df = df.dropna(subset=["label"]).assign(raw=lambda d: d.sequence,
                                             sequence=lambda d: prefix + d.sequence + suffix + light_chain)
@@ -640,7 +644,7 @@ def csv_split(path: str|os.PathLike, seq_col: str, label_col: str,
     n_te, n_va = round(test_fraction * len(df)), round(valid_fraction * len(df))
     if min(n_te, len(df) - n_te - n_va) < 5 or n_va < 3:
         need = int(np.ceil(max(5 / test_fraction, 3 / valid_fraction, 5 / (1 - test_fraction - valid_fraction))))
-        raise ValueError(f"{path}: {len(df)} distinct labelled sequences; the "
+        raise InputError(f"{path}: {len(df)} distinct labelled sequences; the "
                          f"{1 - test_fraction - valid_fraction:.0%}/{valid_fraction:.0%}/"
                          f"{test_fraction:.0%} split needs at least {need} (5 train, 3 valid, 5 test)")
     return AffinitySplit(Path(path).name, "custom", "mean-per-sequence", df.iloc[perm[n_te + n_va:]],
@@ -779,6 +783,6 @@ def read_tables(out_dir: str|os.PathLike, studies=STUDIES) -> dict:  # study key
     out_dir = Path(out_dir)
     keys = ["_".join(s) for s in studies]
     missing = [k for k in keys if not (out_dir/f"table_{k}.csv").exists()]
-    if missing: raise FileNotFoundError(f"{out_dir}: no table for {missing}: run the study first (notebook 03 or "
+    if missing: raise MissingInputError(f"{out_dir}: no table for {missing}: run the study first (notebook 03 or "
                                         "`esm2-ab-clip evaluate`)")
     return {k: pd.read_csv(out_dir/f"table_{k}.csv") for k in keys}

@@ -4,22 +4,24 @@
 
 # %% ../nbs/cli.ipynb #98235462
 from __future__ import annotations
-import hashlib, json, os, sys, time
+import contextlib, hashlib, json, os, sys, time, warnings
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
 import pandas as pd
 from fastcore.script import call_parse, store_true
-from .core import (data_dir, output_dir, write_json, set_seed, check_sequences, RunDirs, fingerprint,
+from .core import (AbClipError, InputError, InputWarning, MissingInputError, read_table, upper_sequences,
+                               check_output, atomic_path, folder_lock, data_dir, output_dir, write_json,
+                               set_seed, check_sequences, RunDirs, fingerprint,
                                keep_freed_memory,
                                stale_reason, stamp, checkpoint_hash)
 
 # %% auto #0
 __all__ = ['PAPER_TOWER', 'PAPER_ENCODER', 'COMMANDS', 'resolve_tower', 'check_paper_setup', 'ingest_fingerprint', 'note_redo',
-           'stage_ingest', 'join_processes', 'stage_embed', 'stage_train', 'zero_shot_scorers', 'evaluate_assay',
-           'stage_evaluate', 'write_report', 'device_line', 'run_all', 'ingest_cli', 'embed_cli', 'train_cli',
-           'evaluate_cli', 'fetch_cli', 'run_cli', 'score_cli', 'embed_seqs_cli', 'read_sequences',
-           'write_sequence_embeddings', 'main']
+           'stage_ingest', 'join_processes', 'stage_embed', 'stage_train', 'zero_shot_scorers', 'read_new_variants',
+           'check_new_lengths', 'evaluate_assay', 'stage_evaluate', 'write_report', 'device_line', 'run_all',
+           'ingest_cli', 'embed_cli', 'train_cli', 'evaluate_cli', 'fetch_cli', 'run_cli', 'score_cli',
+           'embed_seqs_cli', 'read_sequences', 'write_sequence_embeddings', 'one_line', 'crash_log', 'main']
 
 # %% ../nbs/cli.ipynb #f78d094b
 def _say(msg: str): print(f"[esm2-ab-clip {time.strftime('%H:%M:%S')}] {msg}", flush=True)
@@ -51,8 +53,8 @@ def check_paper_setup(tower: str=PAPER_TOWER, esmif1_checkpoint: str|None=None, 
     try: resolve_tower(tower)
     except OSError as e: problems.append(str(e))
     if problems:
-        raise SystemExit("--paper needs the paper's models and data, which are not available here:\n  - "
-                         + "\n  - ".join(problems))
+        raise MissingInputError("--paper needs the paper's models and data, which are not available here: "
+                                + "; ".join(problems))
 
 # %% ../nbs/cli.ipynb #2de15283
 def ingest_fingerprint(d: RunDirs) -> str:
@@ -96,40 +98,47 @@ def join_processes(backend: str|None=None) -> tuple:
     return rank, world, dist
 
 # %% ../nbs/cli.ipynb #980bc8bb
+def _embed_one_split(d: RunDirs, manifest, enc, split: str, chunk_size: int, progress: bool, rank: int, world: int,
+                     dist) -> dict:
+    from esm2_ab_clip.structure import load_structures, embed_split
+    c = embed_split(load_structures(d.dataset, manifest[manifest.split == split]), enc, d.embeddings, split,
+                    chunk_size=chunk_size, progress=progress and rank == 0, rank=rank, world=world)
+    if dist:
+        shards = [None] * world
+        dist.all_gather_object(shards, c)
+        c = {k: sum(x[k] for x in shards) for k in c}
+    if rank == 0: _say(f"embed {split}: {c}" + (f" ({world} processes)" if world > 1 else ""))
+    return c
+
 def stage_embed(out, encoder: str="proteinmpnn", chunk_size: int=64, force: bool=False,
                 esmif1_checkpoint: str|None=None,
                 progress: bool=True) -> dict:
-    "Stage 2: structure embeddings of every entry, resumable (notebook 01); under torchrun each rank embeds its shard."
+    ("Stage 2: structure embeddings of every entry, resumable (notebook 01); under torchrun each rank embeds its shard. "
+     "One job per store: a second `embed` on the same run folder stops at once, naming the first one's PID.")
     import shutil
     from esm2_ab_clip.sabdab import load_manifest, SPLITS
-    from esm2_ab_clip.structure import get_encoder, load_structures, embed_split
+    from esm2_ab_clip.structure import get_encoder
     d = RunDirs(Path(out))
     manifest = load_manifest(d.dataset)
     # ranks share only a barrier and their counts: gloo works with or without GPUs
     rank, world, dist = join_processes("gloo")
-    fp = ingest_fingerprint(d)
-    st = d.embeddings/encoder/"provenance.json"
-    if rank == 0:
-        why = "--force" if force else stale_reason(st, fp) if (d.embeddings/encoder).exists() else None
-        if why:
-            if not force: note_redo(d, "embed", why)
-            shutil.rmtree(d.embeddings/encoder, ignore_errors=True)
-    if dist: dist.barrier()
-    kw = {"checkpoint": esmif1_checkpoint} if encoder == "esm-if1" else {}
-    enc = get_encoder(encoder, **kw)
-    # first: a killed run resumes
-    if rank == 0: stamp(st, fp, ingest=fp, encoder=encoder, weights_sha256=enc.weights_sha256)
-    counts = {}
-    for split in SPLITS:
-        c = embed_split(load_structures(d.dataset, manifest[manifest.split == split]), enc, d.embeddings, split,
-                        chunk_size=chunk_size, progress=progress and rank == 0, rank=rank, world=world)
-        if dist:
-            shards = [None] * world
-            dist.all_gather_object(shards, c)
-            c = {k: sum(x[k] for x in shards) for k in c}
-        counts[split] = c
-        if rank == 0: _say(f"embed {split}: {c}" + (f" ({world} processes)" if world > 1 else ""))
-    if dist: dist.barrier()
+    # the ranks of one torchrun job share rank 0's lock
+    with folder_lock(d.embeddings, "embed") if rank == 0 else contextlib.nullcontext():
+        fp = ingest_fingerprint(d)
+        st = d.embeddings/encoder/"provenance.json"
+        if rank == 0:
+            why = "--force" if force else stale_reason(st, fp) if (d.embeddings/encoder).exists() else None
+            if why:
+                if not force: note_redo(d, "embed", why)
+                shutil.rmtree(d.embeddings/encoder, ignore_errors=True)
+        if dist: dist.barrier()
+        kw = {"checkpoint": esmif1_checkpoint} if encoder == "esm-if1" else {}
+        enc = get_encoder(encoder, **kw)
+        # first: a killed run resumes
+        if rank == 0: stamp(st, fp, ingest=fp, encoder=encoder, weights_sha256=enc.weights_sha256)
+        counts = {split: _embed_one_split(d, manifest, enc, split, chunk_size, progress, rank, world, dist)
+                  for split in SPLITS}
+        if dist: dist.barrier()
     return counts
 
 # %% ../nbs/cli.ipynb #9f32bb89
@@ -142,21 +151,27 @@ def stage_train(out, tower: str="antiberty", seeds="0,1,2", epochs: float|None=N
     from esm2_ab_clip.core import PRECISIONS
     recipe = recipe or DEFAULT_RECIPE
     precision = options.pop("precision", None) or "auto"
-    if precision not in PRECISIONS: raise ValueError(f"precision must be one of {PRECISIONS}, not {precision!r}")
+    if precision not in PRECISIONS: raise InputError(f"precision must be one of {PRECISIONS}, not {precision!r}")
     recipe_options(recipe, epochs=epochs, batch_size=batch_size, **options)  # fail fast on an unknown recipe or option
     d = RunDirs(Path(out))
-    res = {}
     emb = d.embeddings/encoder/"provenance.json"
     if not (d.dataset/"manifest.parquet").exists():
-        raise FileNotFoundError(f"{d.dataset/'manifest.parquet'} not found: run the ingest stage first (esm2-ab-clip "
+        raise MissingInputError(f"{d.dataset/'manifest.parquet'} not found: run the ingest stage first (esm2-ab-clip "
                                 f"ingest --out {out})")
-    if not emb.exists(): raise FileNotFoundError(f"{emb} not found: run the embed stage first (esm2-ab-clip embed "
+    if not emb.exists(): raise MissingInputError(f"{emb} not found: run the embed stage first (esm2-ab-clip embed "
                                                  f"--out {out})")
     fp = fingerprint(ingest_fingerprint(d), json.loads(emb.read_text())["fingerprint"], tower, recipe, epochs,
                      batch_size, options,
                      *([precision] if precision != "auto" else []))   # "auto" keeps the fingerprints of earlier runs
     rank, world, dist = join_processes()
-    say = _say if rank == 0 else (lambda msg: None)
+    with folder_lock(d.clip, "train") if rank == 0 else contextlib.nullcontext():   # one training job per run folder
+        return _train_seeds(d, fp, tower, seeds, epochs, batch_size, encoder, force, progress, recipe, precision, rank,
+                            world, dist, options)
+
+def _train_seeds(d: RunDirs, fp: str, tower: str, seeds, epochs, batch_size, encoder: str, force: bool, progress: bool,
+                 recipe: str, precision: str, rank: int, world: int, dist, options: dict) -> dict:
+    from esm2_ab_clip.clip import train_clip
+    say, res = (_say if rank == 0 else (lambda msg: None)), {}
     for seed in _seeds(seeds):
         sd = d.seed_dir(seed)
         why = stale_reason(sd/"provenance.json", fp) if (sd/"metrics.json").exists() else None
@@ -196,17 +211,47 @@ def zero_shot_scorers(csv, seq_col: str, tower: str, clip_run: Path, wt: str|Non
         except ValueError as e: _say(f"zero-shot CLIP row skipped: {e}")
     zs = {n: memo_scores(lambda s, m=m, t=t: masked_marginal(m, t, wt, [x.upper() for x in s])) for n, (m, t) in mlms.items()}
     if structure:
-        if not chain: raise ValueError("--structure needs --chain (the chain of the parent structure the variants "
+        if not chain: raise InputError("--structure needs --chain (the chain of the parent structure the variants "
                                        "belong to)")
         parent, mpnn = read_parent(structure, chain), MPNNScorer()
         zs["zero-shot proteinmpnn"] = memo_scores(lambda s: mpnn.score(parent, chain, wt, [x.upper() for x in s])[0])
     return zs
 
+# %% ../nbs/cli.ipynb #00965bf3
+def read_new_variants(path: str|os.PathLike, # the --predict CSV
+                      seq_col: str, prefix: str="", suffix: str="") -> tuple[pd.DataFrame, pd.DataFrame]:
+    ("(the CSV as read, every column as text; its sequences as `raw` and flanked `sequence`) under the training rows' "
+     "rule: upper-cased with a warning, the 20 amino acids only, at least one row.")
+    table = read_table(path, "--predict", dtype=str, keep_default_na=False)
+    if seq_col not in table.columns: raise InputError(f"{path}: no column {seq_col!r}; columns are "
+                                                      f"{list(table.columns)} (--seq_col names it in both CSVs)")
+    names = [f"row {i + 2}" for i in range(len(table))]
+    seqs = upper_sequences(table[seq_col], names, f"{path} ({seq_col})")
+    check_sequences(seqs, names, where=f"{path} ({seq_col})")
+    return table, pd.DataFrame({"raw": seqs}).assign(sequence=lambda r: prefix + r.raw + suffix)
+
+# %% ../nbs/cli.ipynb #aef84b5d
+def check_new_lengths(split, # the assay's `csv_split`
+                      rows: pd.DataFrame, # `read_new_variants(...)[1]`
+                      path) -> None:
+    ("New variants follow the training rows' rule: when every labelled variant has one length (substitution variants), "
+     "a new row of another length is refused, named, since its features would be of another kind.")
+    lengths = set(pd.concat([split.train.raw, split.valid.raw, split.test.raw]).str.len())
+    if len(lengths) != 1: return
+    n = lengths.pop()
+    bad = np.flatnonzero(rows.raw.str.len().to_numpy() != n)
+    if len(bad): raise InputError(f"{path}: {len(bad)} row(s) of another length than the assay's variants ({n} "
+                                  f"residues), first row {bad[0] + 2} ({len(rows.raw.iloc[bad[0]])}): the predictors "
+                                  "take substitution variants of the assay's wild type only")
+
 # %% ../nbs/cli.ipynb #0385ee10
 def evaluate_assay(d: RunDirs, csv, seq_col: str, label_col: str, higher_is_better: bool, towers: dict, tower: str,
                    clip_seed: int,
                    seeds: int, prefix: str="", suffix: str="", progress: bool=True, wt=None, structure=None, chain=None,
-                   zero_shot: bool=True, predict: str|None=None) -> dict:
+                   zero_shot: bool=True, predict: str|None=None,
+                   split=None, # the assay's `csv_split`, when the caller made it (checked before any model loaded)
+                   new: tuple|None=None, # `read_new_variants` of `predict`, likewise
+                  ) -> dict:
     ("Your own assay: the leaderboard of zero-shot scorers, plain and augmented probes (notebook 04), and optionally "
      "predictions for new rows.")
     from esm2_ab_clip.affinity import csv_split, tower_features, FRACTIONS
@@ -216,10 +261,11 @@ def evaluate_assay(d: RunDirs, csv, seq_col: str, label_col: str, higher_is_bett
     if seq_col in raw.columns:   # too long for a tower: refused here, where the CSV row is still known
         limit = min(residue_limit(m, t) for m, t in towers.values()) - len(prefix) - len(suffix)
         long = np.flatnonzero(raw[seq_col].astype(str).str.len() > limit)
-        if len(long): raise ValueError(f"{csv}: {len(long)} {seq_col} value(s) longer than the towers' limit ({limit} "
+        if len(long): raise InputError(f"{csv}: {len(long)} {seq_col} value(s) longer than the towers' limit ({limit} "
                                        f"residues with the flanks), first at row {long[0] + 2} "
                                        f"({len(str(raw[seq_col].iloc[long[0]]))} residues)")
-    split = csv_split(csv, seq_col, label_col, prefix, suffix)
+    split = split or csv_split(csv, seq_col, label_col, prefix, suffix)
+    new = new or (read_new_variants(predict, seq_col, prefix, suffix) if predict else None)
     _say(f"evaluate {csv}: {split.note}; {len(split.train)} train / {len(split.valid)} valid / {len(split.test)} test")
     feats = tower_features(towers, d.affinity/"embedding_cache", progress, onehot=True)
     zs = zero_shot_scorers(csv, seq_col, tower, d.seed_dir(clip_seed), wt, structure, chain) if zero_shot else {}
@@ -237,18 +283,12 @@ def evaluate_assay(d: RunDirs, csv, seq_col: str, label_col: str, higher_is_bett
     _say(f"evaluate {csv}: {len(runs)} runs → {d.affinity/'byo_table.md'}; best on validation at 100 % of the labels: "
          f"{best}")
     res = {"byo": str(d.affinity/"byo_table.md"), "best": best}
-    if predict:
-        new = pd.read_csv(predict)
-        if seq_col not in new.columns: raise ValueError(f"{predict}: no column {seq_col!r}; columns are "
-                                                        f"{list(new.columns)}")
-        bad = new[seq_col].isna() | ~new[seq_col].astype(str).str.fullmatch(r"[A-Za-z]+")
-        if bad.any(): raise ValueError(f"{predict}: empty or non-letter {seq_col} at row "
-                                       f"{int(np.flatnonzero(bad)[0]) + 2}")
-        rows = pd.DataFrame({"raw": new[seq_col].str.upper()}).assign(sequence=lambda r: prefix + r.raw + suffix)
+    if new is not None:
+        table, rows = new
         p = predict_new(split, feats, zs, best, rows, higher_is_better, seq_col="raw")
         out = d.affinity/"predictions.csv"
-        new.assign(prediction=p, predictor=best).to_csv(out, index=False)
-        _say(f"predict: {len(new)} rows scored by {best} → {out} (oriented like {label_col}: "
+        with atomic_path(out) as tmp: table.assign(prediction=p, predictor=best).to_csv(tmp, index=False)
+        _say(f"predict: {len(table)} rows scored by {best} → {out} (oriented like {label_col}: "
              f"{'higher' if higher_is_better else 'lower'} = better)")
         res["predictions"] = str(out)
     return res
@@ -263,16 +303,22 @@ def stage_evaluate(out, tower: str="antiberty", clip_seed: int=0, quick: bool=Fa
      "zero-shot rows).")
     from esm2_ab_clip.affinity import (affinity_study, tower_features, plot_learning_curves, STUDIES, PAPER_STUDIES,
                                        FRACTIONS, verdict_at)
+    split = new = None
+    if csv is not None:   # the assay and the new variants are checked before any model loads or any folder appears
+        from esm2_ab_clip.affinity import csv_split
+        split = csv_split(csv, seq_col, label_col, prefix, suffix)
+        new = read_new_variants(predict, seq_col, prefix, suffix) if predict else None
+        if new is not None: check_new_lengths(split, new[1], predict)
     d = RunDirs(Path(out))
     d.affinity.mkdir(parents=True, exist_ok=True)
     towers = {"base": resolve_tower(tower)}
     clip_tower = d.seed_dir(clip_seed)/"tower"
     if clip_tower.exists(): towers["clip"] = resolve_tower(str(clip_tower))
-    elif csv is None: raise FileNotFoundError(f"{clip_tower} not found: run the train stage first (esm2-ab-clip train "
+    elif csv is None: raise MissingInputError(f"{clip_tower} not found: run the train stage first (esm2-ab-clip train "
                                               f"--out {out})")
     if csv is not None:
         return evaluate_assay(d, csv, seq_col, label_col, higher_is_better, towers, tower, clip_seed, seeds, prefix,
-                              suffix, progress, wt, structure, chain, zero_shot, predict)
+                              suffix, progress, wt, structure, chain, zero_shot, predict, split, new)
     fp = fingerprint(checkpoint_hash(clip_tower), tower, quick, paper, seeds, str(data_dir(data)))
     why = stale_reason(d.affinity/"provenance.json", fp) if (d.affinity/"affinity_runs.csv").exists() else None
     if (d.affinity/"affinity_runs.csv").exists() and not force and not why:
@@ -491,20 +537,23 @@ def score_cli(csv: str=None, # CSV of variants (required)
               seq_col: str="sequence", # the variant sequence column
               wt: str=None, # the wild-type sequence (or --wt_col)
               wt_col: str=None, # a column holding each row's wild type
-              # comma-separated: antiberty, proteinmpnn, esmif1, a hub id, a tower folder, a CLIP run (RUN/clip/seed0)
+              # comma-separated: antiberty, proteinmpnn, esmif1, a hub id, a tower folder, a CLIP run (RUN/clip/seed0);
+              # NAME=... names its column zs_NAME
               scorer: str="antiberty",
               structure: str=None, # parent structure (PDB, optionally gzipped), for proteinmpnn / esmif1
               chain: str=None, # the parent structure's chain the variants belong to
-              esmif1_checkpoint: str=None): # local ESM-IF1 .pt (default: the torch hub cache)
+              esmif1_checkpoint: str=None, # local ESM-IF1 .pt (default: the torch hub cache)
+              overwrite: store_true=False): # replace an existing --output file, or score columns the CSV already has
     "Zero-shot variant scores: masked-LM log-odds and structure-conditioned log-likelihoods, one column per scorer."
     from esm2_ab_clip.zeroshot import score_csv
-    if not csv: raise ValueError("score needs --csv FILE (a CSV of variant sequences) and --wt or --wt_col")
-    df = score_csv(csv, seq_col, wt, wt_col, [s.strip() for s in scorer.split(",") if s.strip()], structure, chain,
-                   esmif1_checkpoint)
+    if not csv: raise InputError("score needs --csv FILE (a CSV of variant sequences) and --wt or --wt_col")
     out = Path(output) if output else output_dir()/"scores"/f"{Path(csv).stem}.scores.csv"
-    if out.suffix.lower() != ".csv": raise ValueError(f"--output {out}: score writes CSV; give a name ending in .csv")
+    if out.suffix.lower() != ".csv": raise InputError(f"--output {out}: score writes CSV; give a name ending in .csv")
+    if output: check_output(out, (csv,), overwrite)   # a file of the user's: never replaced unasked
+    df = score_csv(csv, seq_col, wt, wt_col, [s.strip() for s in scorer.split(",") if s.strip()], structure, chain,
+                   esmif1_checkpoint, overwrite)
     out.parent.mkdir(parents=True, exist_ok=True)
-    df.to_csv(out, index=False)
+    with atomic_path(out) as tmp: df.to_csv(tmp, index=False)
     _say(f"score: {len(df)} variants × {len([c for c in df.columns if c.startswith('zs_')])} scorer(s) → {out}")
 
 # %% ../nbs/cli.ipynb #1eb242d3
@@ -516,10 +565,12 @@ def embed_seqs_cli(input: str=None, # FASTA file, or CSV with a sequence column 
                    id_col: str=None, # CSV: an id column (default: row number)
                    batch_size: int=64, # sequences per forward pass
                    # embed the first residues of sequences longer than the tower's limit (else an error)
-                   truncate: store_true=False):
+                   truncate: store_true=False,
+                   overwrite: store_true=False): # replace an existing --output file
     "Write mean-pooled tower embeddings of your sequences."
-    if not input or not output: raise ValueError("embed-seqs needs --input FILE (FASTA or CSV) and --output FILE "
+    if not input or not output: raise InputError("embed-seqs needs --input FILE (FASTA or CSV) and --output FILE "
                                                  "(.parquet or .npy)")
+    check_output(output, (input,), overwrite)
     write_sequence_embeddings(input, output, tower, seq_col, id_col, batch_size, truncate)
 
 # %% ../nbs/cli.ipynb #4ea0df33
@@ -528,20 +579,23 @@ def read_sequences(path: str|os.PathLike, seq_col: str="sequence", id_col: str|N
     path = Path(path)
     if path.suffix.lower() in (".fa", ".fasta", ".faa"):
         from Bio import SeqIO
-        if not path.read_text().lstrip().startswith(">"): raise ValueError(f"{path}: sequence before the first '>' "
+        if not path.is_file(): raise MissingInputError(f"--input {path}: no such file")
+        if not path.read_text().strip(): raise InputError(f"{path} is empty: --input needs FASTA records (>id, then "
+                                                          "the sequence)")
+        if not path.read_text().lstrip().startswith(">"): raise InputError(f"{path}: sequence before the first '>' "
                                                                            "header")
         recs = list(SeqIO.parse(path, "fasta"))
         df = pd.DataFrame({"id": [r.id or f"seq{i}" for i, r in enumerate(recs)], "sequence": [str(r.seq) for r in recs]})
     else:
-        raw = pd.read_csv(path)
-        if seq_col not in raw.columns: raise ValueError(f"{path}: no column {seq_col!r}; columns are "
+        raw = read_table(path, "--input", dtype=str, keep_default_na=False)
+        if seq_col not in raw.columns: raise InputError(f"{path}: no column {seq_col!r}; columns are "
                                                         f"{list(raw.columns)} (use --seq_col)")
         df = pd.DataFrame({"id": raw[id_col].astype(str) if id_col else [str(i) for i in range(len(raw))],
                            "sequence": raw[seq_col]})
-    df["sequence"] = df.sequence.where(df.sequence.isna(), df.sequence.astype(str).str.strip().str.upper())
+    df["sequence"] = upper_sequences(df.sequence, [f"id {x!r}" for x in df.id], str(path))
     check_sequences(df.sequence, [f"id {x!r}" for x in df.id], where=str(path))
     dup = df.id[df.id.duplicated()].unique().tolist()
-    if dup: raise ValueError(f"{path}: {len(dup)} id(s) used more than once, e.g. {dup[:3]}: make the ids unique "
+    if dup: raise InputError(f"{path}: {len(dup)} id(s) used more than once, e.g. {dup[:3]}: make the ids unique "
                              "(outputs are keyed by id)")
     return df
 
@@ -552,14 +606,14 @@ def write_sequence_embeddings(input, output, tower: str="antiberty", seq_col: st
     "Embed the sequences of a FASTA/CSV with a tower (name or folder) and write them."
     from esm2_ab_clip.affinity import embed_sequences, residue_limit
     if Path(output).suffix.lower() not in (".parquet", ".npy"):
-        raise ValueError(f"--output {output}: embed-seqs writes .parquet (id, vector) or .npy (N x D); give one of "
+        raise InputError(f"--output {output}: embed-seqs writes .parquet (id, vector) or .npy (N x D); give one of "
                          "those extensions")
     df = read_sequences(input, seq_col, id_col)
     model, tok = resolve_tower(tower)
     limit = residue_limit(model, tok)
     long = df[df.sequence.str.len() > limit]
     if len(long) and not truncate:
-        raise ValueError(f"{input}: {len(long)} sequence(s) longer than the tower's limit of {limit} residues, first "
+        raise InputError(f"{input}: {len(long)} sequence(s) longer than the tower's limit of {limit} residues, first "
                          f"id {long.id.iloc[0]!r} ({len(long.sequence.iloc[0])} residues): shorten them, or pass "
                          "--truncate")
     X = embed_sequences(model, tok, df.sequence.tolist(), batch_size, truncate=truncate)
@@ -570,26 +624,68 @@ def write_sequence_embeddings(input, output, tower: str="antiberty", seq_col: st
     _say(f"embed-seqs: {len(df)} sequences × {X.shape[1]} → {output}")
     return output
 
-# %% ../nbs/cli.ipynb #57f2edf7
+# %% ../nbs/cli.ipynb #09988d56
+def one_line(e: BaseException) -> str:
+    "An error's message as one line: its lines joined by '; ', runs of spaces as one."
+    lines = [" ".join(l.split()) for l in str(e).splitlines() if l.strip()]
+    return "".join(l + ("" if k == len(lines) - 1 else " " if l.endswith(":") else "; ")
+                   for k, l in enumerate(lines)) or type(e).__name__
+
+# %% ../nbs/cli.ipynb #23c2f933
+def crash_log(cmd: str, # the command that failed
+              out: str|os.PathLike|None=None, # its run folder, if it has one (else the output folder)
+             ) -> Path:
+    "Write the traceback being handled to `logs/{cmd}-{time}-{pid}.log` under the run or output folder; return the path."
+    import traceback
+    folder = (Path(out) if out else output_dir())/"logs"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder/f"{cmd}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+    path.write_text(f"esm2-ab-clip {cmd}, {time.strftime('%Y-%m-%d %H:%M:%S')}\n{traceback.format_exc()}")
+    return path
+
+# %% ../nbs/cli.ipynb #98e09232
 COMMANDS = {"fetch": fetch_cli, "ingest": ingest_cli, "embed": embed_cli, "train": train_cli, "evaluate": evaluate_cli,
             "run": run_cli, "score": score_cli,
             "embed-seqs": embed_seqs_cli}
 
-def main():
-    "Entry point of the `esm2-ab-clip` command."
-    if len(sys.argv) < 2 or sys.argv[1] in ("-h", "--help") or sys.argv[1] not in COMMANDS:
-        print("usage: esm2-ab-clip {" + ",".join(COMMANDS) + "} [options]   (esm2-ab-clip COMMAND --help for the "
-                                                             "options)\n")
-        for k, f in COMMANDS.items(): print(f"  {k:11s} {(f.__doc__ or '').strip()}")
-        sys.exit(0 if len(sys.argv) >= 2 and sys.argv[1] in ("-h", "--help") else 2)
+def _usage(code: int):
+    print("usage: esm2-ab-clip {" + ",".join(COMMANDS) + "} [options] [--debug]   (esm2-ab-clip COMMAND --help for the "
+          "options; --debug prints the traceback of an unexpected error)\n")
+    for k, f in COMMANDS.items(): print(f"  {k:11s} {(f.__doc__ or '').strip()}")
+    sys.exit(code)
+
+def _show_input_warning(message, category, filename, lineno, file=None, line=None):
+    print(f"esm2-ab-clip: warning: {message}", file=sys.stderr)
+
+def main(argv: list[str]|None=None): # the arguments (default: the command line's)
+    ("Entry point of the `esm2-ab-clip` command: errors the package raises on purpose print as one line (exit 2: bad "
+     "input, 1: a failed run); anything else prints one line and the log file holding its traceback (`--debug`: the "
+     "traceback).")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] not in COMMANDS: _usage(0 if argv[:1] in (["-h"], ["--help"]) else 2)
     from fastcore.script import anno_parser
-    cmd, argv = sys.argv[1], sys.argv[2:]
+    cmd, debug = argv[0], "--debug" in argv
     f = getattr(COMMANDS[cmd], "__wrapped__", COMMANDS[cmd])
-    args = vars(anno_parser(f, prog=f"esm2-ab-clip {cmd}").parse_args(argv))
+    args = vars(anno_parser(f, prog=f"esm2-ab-clip {cmd}").parse_args([a for a in argv[1:] if a != "--debug"]))
     args.pop("pdb", None)
     args.pop("xtra", None)
     keep_freed_memory()   # large tensors reuse freed memory instead of fresh pages (same numbers, less system time)
-    try: f(**args)
-    except (FileNotFoundError, ValueError, OSError) as e:  # bad input: one clear line, no traceback
-        print(f"esm2-ab-clip {cmd}: error: {e}", file=sys.stderr)
-        sys.exit(1)
+    try:
+        with warnings.catch_warnings():   # the package's input warnings as one line each, for this call only
+            warnings.simplefilter("always", InputWarning)
+            shown = warnings.showwarning
+            warnings.showwarning = lambda m, c, *a, **k: (_show_input_warning(m, c, *a, **k) if issubclass(c, InputWarning)
+                                                          else shown(m, c, *a, **k))
+            f(**args)
+    except AbClipError as e: _fail(cmd, one_line(e), e.exit_code)
+    except FileNotFoundError as e: _fail(cmd, one_line(e), 2)
+    except KeyboardInterrupt: _fail(cmd, "interrupted (a rerun resumes where it stopped)", 130)
+    except Exception as e:
+        if debug: raise
+        log = crash_log(cmd, args.get("out"))
+        _fail(cmd, f"unexpected {type(e).__name__}: {one_line(e)} (a bug: the traceback is in {log}; --debug prints it)",
+              1)
+
+def _fail(cmd: str, msg: str, code: int):
+    print(f"esm2-ab-clip {cmd}: error: {msg}", file=sys.stderr)
+    sys.exit(code)

@@ -19,7 +19,8 @@ from transformers import (AutoConfig, AutoModel, AutoModelForMaskedLM, AutoToken
                           TrainingArguments, TrainerCallback)
 from transformers.utils import ModelOutput
 from tqdm.auto import tqdm
-from .core import write_json, set_seed, resolve_precision, training_precision, RunDirs
+from .core import (InputError, MissingInputError, RunError, write_json, set_seed, resolve_precision,
+                               training_precision, RunDirs)
 from .sabdab import load_manifest, SPLITS
 from .structure import load_embeddings, masked_mean, state_dict_sha256
 
@@ -78,7 +79,7 @@ def load_antiberty(mlm: bool=False, # also load the masked-LM head (a `BertForMa
     missing, unexpected = model.load_state_dict(sd, strict=False)
     missing = [k for k in missing if not k.endswith("position_ids")]
     if missing or [k for k in unexpected if not k.endswith("position_ids")]:
-        raise RuntimeError(f"AntiBERTy weights do not fit {type(model).__name__}: missing {missing}, unexpected "
+        raise RunError(f"AntiBERTy weights do not fit {type(model).__name__}: missing {missing}, unexpected "
                            f"{unexpected}")
     model.config.name_or_path = "antiberty==0.1.3"
     return model.eval(), char_tokenizer((d/"vocab.txt").read_text().split())
@@ -118,7 +119,7 @@ def tiny_tower(kind: str="esm", # "esm" (ESM2 architecture) or "bert" (AntiBERTy
         tok = char_tokenizer((antiberty_dir()/"vocab.txt").read_text().split())
         cfg = BertConfig(vocab_size=25, hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads,
                          intermediate_size=intermediate or hidden * 2)
-    else: raise ValueError(f"unknown tower kind {kind!r}: 'esm' or 'bert'")
+    else: raise InputError(f"unknown tower kind {kind!r}: 'esm' or 'bert'")
     kw = {"attn_implementation": attn} if attn else {}
     model = AutoModelForMaskedLM.from_config(cfg, **kw) if mlm else AutoModel.from_config(cfg, add_pooling_layer=False,
                                                                                           **kw)
@@ -126,7 +127,7 @@ def tiny_tower(kind: str="esm", # "esm" (ESM2 architecture) or "bert" (AntiBERTy
 
 # %% ../nbs/02_clip.ipynb #6fd9bafb
 def _offline_hint(name: str, e: Exception) -> OSError:
-    return OSError(f"could not load the sequence tower {name!r} ({e.__class__.__name__}). Offline, the weights must "
+    return MissingInputError(f"could not load the sequence tower {name!r} ({e.__class__.__name__}). Offline, the weights must "
                    f"be in the Hugging Face cache ({os.environ.get('HF_HOME', '~/.cache/huggingface')}) or a local "
                    f"folder: on a machine with internet run `huggingface-cli download {name}` (or "
                    f"`AutoModel.from_pretrained('{name}').save_pretrained(DIR)` "
@@ -167,7 +168,7 @@ def pool_hidden(hidden: torch.Tensor, # B x T x H last hidden states
                ) -> torch.Tensor:  # B x H
     "Pool per-token states into one vector per sequence."
     if pooling == "cls": return hidden[:, 0]
-    if pooling != "mean": raise ValueError(f"pooling must be one of {POOLINGS}, not {pooling!r}")
+    if pooling != "mean": raise InputError(f"pooling must be one of {POOLINGS}, not {pooling!r}")
     return masked_mean(hidden, residue_mask(input_ids, attention_mask, special_ids))
 
 # %% ../nbs/02_clip.ipynb #114b4bca
@@ -188,7 +189,7 @@ def check_per_residue(tokenizer, seqs: list[str]) -> None:
     for s in seqs:
         n = len(tokenizer(s)["input_ids"])
         if n != len(s) + 2:
-            raise ValueError(f"the tokenizer gives {n} tokens for a sequence of {len(s)} residues ({s[:20]}…); "
+            raise InputError(f"the tokenizer gives {n} tokens for a sequence of {len(s)} residues ({s[:20]}…); "
                              "residue alignment needs one token per residue wrapped in two special tokens "
                              "(AntiBERTy's and ESM2's tokenizers are)")
 
@@ -354,7 +355,7 @@ def clip_loss(seq: torch.Tensor, # B x P normalised sequence embeddings (this ra
     n = seq.shape[0]
     seq_all, struct_all = (_gather(seq, True), _gather(struct, True)) if gather else (seq, struct)
     offset = rank * n if gather else 0
-    if gather and seq_all.shape[0] != n * world: raise ValueError("all ranks must use the same batch size (use "
+    if gather and seq_all.shape[0] != n * world: raise InputError("all ranks must use the same batch size (use "
                                                                   "drop_last or pad)")
     scale = logit_scale.exp()
     logits_s2t = scale * seq @ struct_all.T   # n x N
@@ -375,7 +376,7 @@ HEADS = ("linear", "mlp")
 
 def make_head(d_in: int, d_out: int, kind: str="linear", layernorm: bool=False) -> nn.Sequential:
     "A projection head: [LayerNorm] + Linear, or [LayerNorm] + Linear-GELU-Linear (`kind='mlp'`)."
-    if kind not in HEADS: raise ValueError(f"head must be one of {HEADS}, not {kind!r}")
+    if kind not in HEADS: raise InputError(f"head must be one of {HEADS}, not {kind!r}")
     layers = [nn.LayerNorm(d_in)] if layernorm else []
     layers += [nn.Linear(d_in, d_out, bias=False)] if kind == "linear" else [nn.Linear(d_in, d_out), nn.GELU(),
                                                                              nn.Linear(d_out, d_out, bias=False)]
@@ -477,7 +478,7 @@ class AbClipModel(PreTrainedModel):
     def from_tower(cls, tower: PreTrainedModel, tokenizer, seed: int=0, **config) -> "AbClipModel":
         ("A CLIP model around a (pretrained) tower, with freshly initialised heads (seeded); `config`: `AbClipConfig` "
          "fields.")
-        if config.get("pooling", "mean") not in POOLINGS: raise ValueError(f"pooling must be one of {POOLINGS}")
+        if config.get("pooling", "mean") not in POOLINGS: raise InputError(f"pooling must be one of {POOLINGS}")
         set_seed(seed)
         config.setdefault("tower_name", tower.config.name_or_path)
         cfg = AbClipConfig(tower_config=tower.config.to_dict(), special_token_ids=tokenizer.all_special_ids, **config)
@@ -576,8 +577,8 @@ def build_pairs(manifest: pd.DataFrame, # notebook-00 manifest rows of one split
                ) -> tuple[pd.DataFrame, np.ndarray]:
     ("Sequence/structure pairs of one split: a table (id, chain, chain_type, nanobody, sequence, group, row) and the N "
      "x D structure vectors.")
-    if pairing not in PAIRINGS: raise ValueError(f"pairing must be one of {PAIRINGS}, not {pairing!r}")
-    if struct_pooling not in STRUCT_POOLINGS: raise ValueError(f"struct_pooling must be one of {STRUCT_POOLINGS}, not "
+    if pairing not in PAIRINGS: raise InputError(f"pairing must be one of {PAIRINGS}, not {pairing!r}")
+    if struct_pooling not in STRUCT_POOLINGS: raise InputError(f"struct_pooling must be one of {STRUCT_POOLINGS}, not "
                                                                f"{struct_pooling!r}")
     tab = emb.table.reset_index(drop=True).assign(row=lambda d: np.arange(len(d)))
     tab = tab[tab.chain_type.isin(chain_types) & tab.id.isin(manifest.id)]
@@ -608,10 +609,10 @@ def build_pairs(manifest: pd.DataFrame, # notebook-00 manifest rows of one split
 # %% ../nbs/02_clip.ipynb #62232508
 def pair_residues(emb, pairs: pd.DataFrame) -> tuple[list[np.ndarray], list[np.ndarray]]:
     "Per-residue structure features (L x D float16) and backbone masks (L) of chain pairs, from the store."
-    if (pairs.row < 0).any(): raise ValueError("residue features need chain pairing (pairing='chain')")
+    if (pairs.row < 0).any(): raise InputError("residue features need chain pairing (pairing='chain')")
     out = [emb.residues(r) for r in pairs.row]
     for (X, _), s, i in zip(out, pairs.sequence, pairs.id):
-        if len(X) != len(s): raise ValueError(f"{i}: {len(X)} residue features for a sequence of {len(s)} residues")
+        if len(X) != len(s): raise InputError(f"{i}: {len(X)} residue features for a sequence of {len(s)} residues")
     return [X.astype(np.float16) for X, _ in out], [m for _, m in out]
 
 # %% ../nbs/02_clip.ipynb #90464971
@@ -992,9 +993,9 @@ DEFAULT_RECIPE = "top2+std+cdr+res"
 def recipe_options(recipe: str|None=None, **overrides) -> dict:
     "The training options of a named recipe (default: `DEFAULT_RECIPE`), with overrides."
     recipe = recipe or DEFAULT_RECIPE
-    if recipe not in RECIPES: raise ValueError(f"unknown recipe {recipe!r}; choose one of {list(RECIPES)}")
+    if recipe not in RECIPES: raise InputError(f"unknown recipe {recipe!r}; choose one of {list(RECIPES)}")
     bad = set(overrides) - set(RECIPES[recipe])
-    if bad: raise ValueError(f"unknown training option(s) {sorted(bad)}; options are {sorted(RECIPES[recipe])}")
+    if bad: raise InputError(f"unknown training option(s) {sorted(bad)}; options are {sorted(RECIPES[recipe])}")
     return {**RECIPES[recipe], **{k: v for k, v in overrides.items() if v is not None}}
 
 # %% ../nbs/02_clip.ipynb #44a1905a
@@ -1159,7 +1160,7 @@ def add_mlm_head(run: str|os.PathLike) -> Path:
     if any(a.endswith("ForMaskedLM") for a in cfg.get("architectures") or []): return run/"tower"
     name = json.loads((run/"metrics.json").read_text())["info"]["tower"]
     mlm, tok = load_tower("antiberty" if name.startswith("antiberty") else name, mlm=True)
-    if mlm.base_model is mlm: raise ValueError(f"{run}: its base tower {name!r} has no masked-LM head to add")
+    if mlm.base_model is mlm: raise InputError(f"{run}: its base tower {name!r} has no masked-LM head to add")
     return export_tower(AbClipModel.from_pretrained(run).eval(), AutoTokenizer.from_pretrained(run), run/"tower", mlm)
 
 # %% ../nbs/02_clip.ipynb #0cbcffa0
@@ -1244,7 +1245,7 @@ def check_residue_tokens(tokenizer, seq: str) -> torch.Tensor:  # T token ids
      "named error.")
     ids = tokenizer(seq, return_tensors="pt")["input_ids"][0]
     if len(ids) != len(seq) + 2 or (ids == tokenizer.unk_token_id).any():
-        raise ValueError(f"sequence {seq[:30]}{'…' if len(seq) > 30 else ''} does not map to one known token per "
+        raise InputError(f"sequence {seq[:30]}{'…' if len(seq) > 30 else ''} does not map to one known token per "
                          f"residue ({len(ids)} tokens for {len(seq)} residues; unknown letters: "
                          f"{sorted(set(seq) - set(tokenizer.get_vocab()))})")
     return ids
@@ -1254,7 +1255,7 @@ def mlm_head(mlm: PreTrainedModel) -> nn.Module:
     "The masked-LM head of a BERT (`cls`) or ESM (`lm_head`) masked-LM model: hidden states -> logits."
     head = getattr(mlm, "cls", None)
     if head is None: head = getattr(mlm, "lm_head", None)
-    if head is None: raise ValueError(f"{type(mlm).__name__} has no masked-LM head (cls or lm_head)")
+    if head is None: raise InputError(f"{type(mlm).__name__} has no masked-LM head (cls or lm_head)")
     return head
 
 # %% ../nbs/02_clip.ipynb #a2fd8f22

@@ -4,18 +4,39 @@
 
 # %% ../nbs/core.ipynb #d337258c
 from __future__ import annotations
-import os, random, tempfile, hashlib, json, time
+import os, random, tempfile, hashlib, json, time, warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
 
 # %% auto #0
-__all__ = ['DATA_ENV', 'OUT_ENV', 'PRECISIONS', 'BF16_CPU_FLAGS', 'AMINO_ACIDS', 'repo_root', 'resolve_dir', 'data_dir',
-           'output_dir', 'data_file', 'has_data', 'set_seed', 'cpu_flags', 'cpu_has_bf16', 'resolve_precision',
-           'training_precision', 'keep_freed_memory', 'atomic_path', 'write_json', 'write_parquet', 'file_sha256',
-           'RunDirs', 'fingerprint', 'stale_reason', 'stamp', 'checkpoint_hash', 'output_stamp', 'reusable',
-           'check_sequences', 'render_readme']
+__all__ = ['DATA_ENV', 'OUT_ENV', 'PRECISIONS', 'BF16_CPU_FLAGS', 'LOCK_NAME', 'AMINO_ACIDS', 'AbClipError', 'InputError',
+           'MissingInputError', 'RunError', 'repo_root', 'resolve_dir', 'data_dir', 'output_dir', 'data_file',
+           'has_data', 'set_seed', 'cpu_flags', 'cpu_has_bf16', 'resolve_precision', 'training_precision',
+           'keep_freed_memory', 'safe_name', 'path_inside', 'atomic_path', 'write_json', 'folder_lock', 'write_parquet',
+           'file_sha256', 'RunDirs', 'fingerprint', 'stale_reason', 'stamp', 'checkpoint_hash', 'output_stamp',
+           'reusable', 'check_sequences', 'InputWarning', 'upper_sequences', 'read_table', 'check_output',
+           'render_readme']
+
+# %% ../nbs/core.ipynb #b94995cd
+class AbClipError(Exception):
+    "Base of every error esm2_ab_clip raises on purpose; the command line prints it as one line and exits `exit_code`."
+    exit_code = 1
+
+# %% ../nbs/core.ipynb #cad95e9d
+class InputError(AbClipError, ValueError):
+    "Bad input: the message names the file, row, column or option, and what to do (exit code 2)."
+    exit_code = 2
+
+# %% ../nbs/core.ipynb #73fb2de4
+class MissingInputError(AbClipError, FileNotFoundError):
+    "A file or model the command needs is not there: the message says where it looked and how to get it (exit code 2)."
+    exit_code = 2
+
+# %% ../nbs/core.ipynb #c81b08a6
+class RunError(AbClipError, RuntimeError):
+    "A run that could not finish although its inputs were readable: the message says why and what to try (exit code 1)."
 
 # %% ../nbs/core.ipynb #bc9b0eec
 DATA_ENV = "ESM2_AB_CLIP_DATA"
@@ -59,7 +80,7 @@ def data_file(*parts: str, # path inside the data directory, e.g. "li2023_covid_
     base = data_dir(root)
     p = base.joinpath(*parts)
     if must_exist and not p.exists():
-        raise FileNotFoundError(
+        raise MissingInputError(
             f"{p} not found. The data directory is {base} (set ${DATA_ENV} or pass a data directory to change it); "
             f"see data/README.md for what goes there and where each file comes from online.")
     return p
@@ -105,7 +126,7 @@ def resolve_precision(device, # a torch device or its name ("cpu", "cuda:0")
                       precision: str="auto") -> str:
     "`fp32` or `bf16` for inference on `device`: `auto` picks bf16 where the hardware runs it natively."
     import torch
-    if precision not in PRECISIONS: raise ValueError(f"precision must be one of {PRECISIONS}, not {precision!r}")
+    if precision not in PRECISIONS: raise InputError(f"precision must be one of {PRECISIONS}, not {precision!r}")
     if precision != "auto": return precision
     dev = torch.device(device)
     native = torch.cuda.is_bf16_supported() if dev.type == "cuda" else cpu_has_bf16() if dev.type == "cpu" else False
@@ -133,6 +154,27 @@ def keep_freed_memory(trim_mb: int=2048, # freed memory above this much at the h
     M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4   # mallopt parameters (malloc.h)
     return bool(libc.mallopt(M_MMAP_MAX, 0)) and bool(libc.mallopt(M_TRIM_THRESHOLD, min(trim_mb, 2047) * 2**20))
 
+# %% ../nbs/core.ipynb #2bf57398
+def safe_name(name, # a name that comes from data (a PDB id, a FASTA or CSV id, a run name)
+              limit: int=100) -> bool:
+    "Whether `name` may become a file name: 1 to `limit` letters, digits, `.`, `_` or `-`, and not `.` or `..`."
+    return (isinstance(name, str) and 0 < len(name) <= limit and name not in (".", "..")
+            and all(ch.isascii() and (ch.isalnum() or ch in "._-") for ch in name))
+
+# %% ../nbs/core.ipynb #58e5f705
+def path_inside(folder: str|os.PathLike, # the folder a command owns (its output or run folder)
+                *names: str, # names from data, each one path component
+               ) -> Path:
+    ("`folder/names…` once every name passes `safe_name` and the resolved path lies inside `folder`; else an "
+     "`InputError` naming the bad name.")
+    for n in names:
+        if not safe_name(n): raise InputError(f"{n!r} cannot be a file name (letters, digits and ._- only, at most 100 "
+                                              "characters): rename it in the input")
+    path = Path(folder).joinpath(*names)
+    if not path.resolve().is_relative_to(Path(folder).resolve()):
+        raise InputError(f"{'/'.join(names)} would lie outside {folder}")
+    return path
+
 # %% ../nbs/core.ipynb #8c85680d
 @contextmanager
 def atomic_path(path: str|os.PathLike):
@@ -155,6 +197,32 @@ def write_json(obj, path: str|os.PathLike) -> Path:
     "Write `obj` as indented JSON, atomically."
     with atomic_path(path) as tmp: Path(tmp).write_text(json.dumps(obj, indent=2, default=str) + "\n")
     return Path(path)
+
+# %% ../nbs/core.ipynb #a26b4208
+LOCK_NAME = ".esm2-ab-clip.lock"
+
+@contextmanager
+def folder_lock(folder: str|os.PathLike, # the store or run folder one process may write at a time
+                what: str="", # what the holder does, for the message another process gets
+               ):
+    ("Hold `folder`'s lock for the block (`filelock`: released by the OS if the process dies); a second process on the "
+     "same folder stops at once with a message naming the holder's PID.")
+    from filelock import FileLock, Timeout
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    lock, info = FileLock(str(folder/LOCK_NAME)), folder/(LOCK_NAME + ".json")
+    try: lock.acquire(timeout=0)
+    except Timeout:
+        try: h = json.loads(info.read_text())
+        except (OSError, ValueError): h = {}
+        raise RunError(f"{folder} is in use by another esm2-ab-clip process (PID {h.get('pid', '?')}: {h.get('what', '?')}, "
+                       f"since {h.get('since', '?')}): wait for it to finish, or use another --out") from None
+    try:
+        write_json({"pid": os.getpid(), "what": what, "since": time.strftime("%Y-%m-%d %H:%M:%S")}, info)
+        yield folder
+    finally:
+        info.unlink(missing_ok=True)
+        lock.release()
 
 # %% ../nbs/core.ipynb #35fe2044
 def write_parquet(df, path: str|os.PathLike) -> Path:
@@ -212,7 +280,7 @@ def checkpoint_hash(checkpoint: str|os.PathLike) -> str:
     ("SHA-256 (12 hex) of a Hugging Face checkpoint folder's weight files (the files, without loading them: "
      "`state_dict_sha256` is for weights in memory).")
     files = sorted(Path(checkpoint).glob("*.safetensors")) + sorted(Path(checkpoint).glob("*.bin"))
-    if not files: raise FileNotFoundError(f"{checkpoint}: no *.safetensors or *.bin weights; save the tower with "
+    if not files: raise MissingInputError(f"{checkpoint}: no *.safetensors or *.bin weights; save the tower with "
                                           "save_pretrained first")
     return hashlib.sha256("".join(file_sha256(f) for f in files).encode()).hexdigest()[:12]
 
@@ -246,8 +314,60 @@ def check_sequences(seqs, # sequences (str), e.g. a column
     if bad:
         n, s = bad[0]
         letters = sorted(set(s) - set(AMINO_ACIDS)) if isinstance(s, str) and s else "empty"
-        raise ValueError(f"{where}: {len(bad)} sequence(s) that are empty or hold letters outside the 20 amino acids "
+        raise InputError(f"{where}: {len(bad)} sequence(s) that are empty or hold letters outside the 20 amino acids "
                          f"{AMINO_ACIDS}; first: {n} ({letters}). Replace those letters or drop those rows.")
+
+# %% ../nbs/core.ipynb #0629c739
+class InputWarning(UserWarning):
+    "Input read after a change the message names (e.g. upper-cased sequences); the command line prints it as one line."
+
+# %% ../nbs/core.ipynb #825a4ab1
+def upper_sequences(seqs, # sequences as read (str, or missing values, which stay as they are)
+                    names=None, # what to call each one in the warning (row numbers, ids); default: its position
+                    where: str="input") -> list:
+    ("The one rule for sequence case, everywhere a sequence is read: surrounding spaces stripped and lower-case letters "
+     "read as their amino acids, with an `InputWarning` naming how many were changed and the first.")
+    seqs = list(seqs)
+    names = list(names) if names is not None else [f"number {i}" for i in range(len(seqs))]
+    out = [s.strip().upper() if isinstance(s, str) else s for s in seqs]
+    lower = [n for n, s in zip(names, seqs) if isinstance(s, str) and s.strip() != s.strip().upper()]
+    if lower: warnings.warn(f"{where}: {len(lower)} sequence(s) with lower-case letters, read as upper case (first: "
+                            f"{lower[0]})", InputWarning, stacklevel=2)
+    return out
+
+# %% ../nbs/core.ipynb #74db929d
+def read_table(path: str|os.PathLike, # a CSV the user gave
+               option: str="--csv", # the option that named it, for the message
+               **kw, # passed to `pandas.read_csv`
+              ):
+    ("The CSV as a DataFrame, or one line naming the file and what is wrong with it: not there, empty, a header and no "
+     "rows, not a CSV.")
+    import pandas as pd
+    path = Path(path)
+    if not path.is_file(): raise MissingInputError(f"{option} {path}: no such file")
+    hint = f"{option} needs a CSV with a header line and one row per sequence"
+    if path.stat().st_size == 0: raise InputError(f"{path} is empty: {hint}")
+    try: df = pd.read_csv(path, **kw)
+    except pd.errors.EmptyDataError: raise InputError(f"{path} is empty (only blank lines): {hint}") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as e:
+        raise InputError(f"{path} is not a readable CSV ({' '.join(str(e).split())}): {hint}") from None
+    if df.empty: raise InputError(f"{path} has a header and no rows: {hint}")
+    return df
+
+# %% ../nbs/core.ipynb #89a55a2d
+def check_output(path: str|os.PathLike, # the file a command is about to write
+                 inputs: tuple=(), # the command's input files
+                 overwrite: bool=False, # the user's --overwrite
+                 option: str="--output") -> Path:
+    ("Refuse to replace a file the user owns: an existing `path`, or one of the command's inputs, unless `overwrite`; "
+     "return the path.")
+    path = Path(path)
+    same = [Path(i) for i in inputs if i and Path(i).exists() and path.exists() and path.resolve() == Path(i).resolve()]
+    if same and not overwrite:
+        raise InputError(f"{option} {path} is the input file {same[0]}: give another name, or --overwrite to replace it")
+    if path.exists() and not overwrite:
+        raise InputError(f"{option} {path} exists: give another name, or --overwrite to replace it")
+    return path
 
 # %% ../nbs/core.ipynb #3ec112ee
 def render_readme(nb_path: str|os.PathLike) -> str:

@@ -9,15 +9,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 from tqdm.auto import tqdm
-from .core import DATA_ENV, data_dir, output_dir, atomic_path, write_json, file_sha256
+from .core import AbClipError, DATA_ENV, data_dir, output_dir, atomic_path, write_json, file_sha256
 from .sabdab import STRUCTURES_DIR, SABDAB_DIR
 from .affinity import BIOTRANSFER_URL, BIOTRANSFER_COMMIT, LI2023_DIR, ABBIBENCH_FILE
 from .structure import ESMIF1_NAME, ESMIF1_URL
 
 # %% auto #0
-__all__ = ['MIRROR_ENV', 'ESM2_8M', 'SABDAB_URL', 'ABBIBENCH_COMMIT', 'ABBIBENCH_URL', 'INDEX', 'LI_BLOBS', 'SOURCES', 'MANIFEST',
-           'mirror_url', 'git_blob_sha1', 'Source', 'FetchError', 'download', 'unpack_sabdab', 'target', 'check_item',
-           'foreign_entries', 'by_hand', 'remote_size', 'fetch_item', 'present_record', 'fetch', 'ensure_data']
+__all__ = ['MIRROR_ENV', 'ESM2_8M', 'SABDAB_URL', 'ABBIBENCH_COMMIT', 'ABBIBENCH_URL', 'INDEX', 'LI_BLOBS', 'SOURCES',
+           'SUMMARY_COLUMNS', 'MANIFEST', 'mirror_url', 'git_blob_sha1', 'Source', 'FetchError', 'download',
+           'unpack_sabdab', 'format_problem', 'quarantine', 'target', 'check_item', 'foreign_entries', 'by_hand',
+           'remote_size', 'fetch_item', 'present_record', 'fetch', 'ensure_data']
 
 # %% ../nbs/fetch.ipynb #d6407653
 MIRROR_ENV = "ESM2_AB_CLIP_MIRROR"
@@ -52,6 +53,7 @@ class Source:
     kind: str = "file"         # "file" | "sabdab-archive" (zip → chothia/*.pdb) | "model" (torch hub cache) | "hub"
     also: str|None = None      # a path in the data directory that makes this item unnecessary (an offline equivalent)
     size_hint: str = ""        # said before downloading when the server does not announce a size
+    check: str|None = None     # format check where the source publishes no digest: "sabdab-summary" | "esm-if1"
 
 ESM2_8M = "facebook/esm2_t6_8M_UR50D"
 SABDAB_URL = "https://opig.stats.ox.ac.uk/webapps/newsabdab/sabdab"   # as in ProteinFlow's `_download_sabdab_all`
@@ -67,7 +69,8 @@ LI_BLOBS = {("14H", "train"): "d1020849df7d96b1768854822ec378ce223c04a4",
             ("14L", "test"): "e6a5b4c2173986c8482536ddb178298bcd8dad44"}
 
 SOURCES = [
-    Source("SAbDab summary", f"{SABDAB_URL}/summary/all/", f"{SABDAB_DIR}/summary.tsv", also=INDEX),
+    Source("SAbDab summary", f"{SABDAB_URL}/summary/all/", f"{SABDAB_DIR}/summary.tsv", also=INDEX,
+           check="sabdab-summary"),
     Source("SAbDab Chothia structures", f"{SABDAB_URL}/archive/all/", f"{SABDAB_DIR}/chothia",
            kind="sabdab-archive", also=INDEX,
            size_hint="SAbDab's whole archive: several GB"),
@@ -77,12 +80,12 @@ SOURCES = [
              git_blob=LI_BLOBS[lib, split]) for lib in ("14H", "14L") for split in ("train", "valid", "test")],
     Source("AbBiBench 14H", ABBIBENCH_URL, "/".join(ABBIBENCH_FILE), ("default",),
            git_blob="57e2bd750f09747aa4756984522044a946a3897f"),
-    Source("ESM-IF1 weights", ESMIF1_URL, f"checkpoints/{ESMIF1_NAME}.pt", ("paper",), kind="model"),
+    Source("ESM-IF1 weights", ESMIF1_URL, f"checkpoints/{ESMIF1_NAME}.pt", ("paper",), kind="model", check="esm-if1"),
     Source("ESM2-8M", ESM2_8M, "", ("paper",), kind="hub"),
 ]
 
 # %% ../nbs/fetch.ipynb #c52a6257
-class FetchError(OSError):
+class FetchError(AbClipError, OSError):
     "A download that failed; `offline` when the host could not be reached at all (no network)."
     def __init__(self, msg: str, offline: bool=False):
         super().__init__(msg)
@@ -161,6 +164,41 @@ def unpack_sabdab(archive: str|os.PathLike, # a SAbDab zip (`archive/all/`)
     tmp.rename(dest)
     return n
 
+# %% ../nbs/fetch.ipynb #0faa6827
+SUMMARY_COLUMNS = ("pdb", "Hchain", "Lchain")   # what a SAbDab summary's header must name
+
+def format_problem(check: str|None, # a `Source.check`
+                   path: str|os.PathLike,
+                   full: bool=True, # False: the cheap part only (for files already in place, checked on every fetch)
+                  ) -> str|None:
+    "Why a file is not what its source should send (an HTML error page, a cut file, another format); None when it is."
+    path = Path(path)
+    if check is None: return None
+    if not path.is_file() or path.stat().st_size == 0: return "empty file"
+    head = path.open("rb").read(4096)
+    if head.lstrip()[:1] == b"<": return "an HTML/XML page, not the data (the server answered with an error page?)"
+    if check == "sabdab-summary":
+        cols = head.split(b"\n", 1)[0].decode("utf-8", "replace").rstrip("\r").split("\t")
+        missing = [c for c in SUMMARY_COLUMNS if c not in cols]
+        return f"not a SAbDab summary TSV (its header lacks {missing})" if missing else None
+    if check == "esm-if1":
+        if not (zipfile.is_zipfile(path) or head[:1] == b"\x80"): return "not a torch checkpoint"
+        if not full: return None
+        from esm2_ab_clip.structure import read_esmif1_checkpoint
+        try: read_esmif1_checkpoint(path)
+        except ValueError as e: return str(e).split(": delete it")[0].replace(str(path), "the file")
+        return None
+    raise ValueError(f"unknown format check {check!r}")
+
+# %% ../nbs/fetch.ipynb #8ea58012
+def quarantine(part: str|os.PathLike, # a downloaded file that failed its check
+               src_name: str) -> Path:
+    "Move a failed download out of the way, under the output folder's `quarantine/`, for inspection; its new path."
+    q = output_dir()/"quarantine"/f"{src_name.replace(' ', '_')}.{time.strftime('%Y%m%d-%H%M%S')}"
+    q.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(part, q)
+    return q
+
 # %% ../nbs/fetch.ipynb #29dea7b1
 MANIFEST = "fetch_manifest.json"
 
@@ -182,6 +220,8 @@ def check_item(src: Source, data: Path, record: dict|None=None) -> tuple[str, st
         return ("ok", str(Path(hit).parent)) if isinstance(hit, str) else ("missing", "not in the Hugging Face cache")
     p = target(src, data)
     if not p.exists(): return "missing", str(p)
+    why = format_problem(src.check, p, full=False)
+    if why: return "damaged", f"{p}: {why}"
     if src.kind == "sabdab-archive":
         n = sum(1 for _ in p.glob("*.pdb"))
         return ("ok", f"{n} structures") if n else ("missing", f"{p} holds no .pdb file")
@@ -245,12 +285,17 @@ def fetch_item(src: Source, data: Path, retries: int=3, progress: bool=True, say
     if src.git_blob:
         got_blob = git_blob_sha1(part)
         if got_blob != src.git_blob:
-            part.unlink()
+            q = quarantine(part, src.name)
             raise FetchError(f"{src.url}{_via(src.url, got)}: the downloaded file's git blob is {got_blob}, the "
                              f"pinned commit's is {src.git_blob}: the server sent another file, so it was not put "
-                             f"into {data}. Check the mirror, "
+                             f"into {data} (kept for inspection at {q}). Check the mirror, "
                              f"or download it by hand.")
         rec["git_blob"] = got_blob
+    why = format_problem(src.check, part)
+    if why:
+        q = quarantine(part, src.name)
+        raise FetchError(f"{src.url}{_via(src.url, got)}: the downloaded file is {why}, so it was not put into place "
+                         f"(kept for inspection at {q}). Try again later, check the mirror, or download it by hand.")
     if src.kind == "sabdab-archive":
         try: rec["n_structures"] = unpack_sabdab(part, p, progress)
         finally: part.unlink(missing_ok=True)   # a bad archive must not be resumed next time

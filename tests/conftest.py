@@ -4,9 +4,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent/"shared"/"data"
-if not os.environ.get("ESM2_AB_CLIP_DATA") and SHARED.is_dir():
-    os.environ["ESM2_AB_CLIP_DATA"] = str(SHARED)
+if not os.environ.get("ESM2_AB_CLIP_DATA") and (ROOT.parent/"shared"/"data").is_dir():
+    os.environ["ESM2_AB_CLIP_DATA"] = str(ROOT.parent/"shared"/"data")
+SHARED = Path(os.environ.get("ESM2_AB_CLIP_DATA") or ROOT.parent/"shared"/"data")   # the shared data, wherever it is
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")

@@ -80,20 +80,20 @@ def test_sequence_inputs_get_named_errors(tmp_path):
     fa = tmp_path/"x.fasta"
     fa.write_text(">ok\nEVQLVESGG\n>amb\nEVQBZJ\n")
     r = cli("embed-seqs", "--input", fa, "--output", tmp_path/"e.parquet", "--tower", "tiny-bert", check=False)
-    assert r.returncode == 1 and "first: id 'amb' (['B', 'J', 'Z'])" in r.stderr
+    assert r.returncode == 2 and "first: id 'amb' (['B', 'J', 'Z'])" in r.stderr
     fa.write_text(">only_x\nXXXX\n")   # would have been an all-zero vector
     r = cli("embed-seqs", "--input", fa, "--output", tmp_path/"e.parquet", "--tower", "tiny-bert", check=False)
-    assert r.returncode == 1 and "first: id 'only_x' (['X'])" in r.stderr
+    assert r.returncode == 2 and "first: id 'only_x' (['X'])" in r.stderr
     fa.write_text(">a\nEVQL\n>a\nDIQM\n")
     r = cli("embed-seqs", "--input", fa, "--output", tmp_path/"e.parquet", "--tower", "tiny-bert", check=False)
-    assert r.returncode == 1 and "id(s) used more than once, e.g. ['a']" in r.stderr
+    assert r.returncode == 2 and "id(s) used more than once, e.g. ['a']" in r.stderr
     fa.write_text(">short\nEVQL\n>long\n" + "A" * 700 + "\n")
     r = cli("embed-seqs", "--input", fa, "--output", tmp_path/"e.npy", "--tower", "tiny-bert", check=False)
-    assert r.returncode == 1 and "limit of 510 residues, first id 'long' (700 residues)" in r.stderr and "--truncate" in r.stderr
+    assert r.returncode == 2 and "limit of 510 residues, first id 'long' (700 residues)" in r.stderr and "--truncate" in r.stderr
     cli("embed-seqs", "--input", fa, "--output", tmp_path/"e.npy", "--tower", "tiny-bert", "--truncate")
     assert np.load(tmp_path/"e.npy").shape == (2, 32)
     r = cli("embed-seqs", "--input", fa, "--output", tmp_path/"e.csv", "--tower", "tiny-bert", "--truncate", check=False)
-    assert r.returncode == 1 and ".parquet (id, vector) or .npy" in r.stderr
+    assert r.returncode == 2 and ".parquet (id, vector) or .npy" in r.stderr
 
 def assay(tmp_path: Path, n: int=40, seed: int=0) -> pd.DataFrame:
     rng = np.random.default_rng(seed); aa = list("ACDEFGHIKLMNPQRSTVWY"); wt = "EVQLVESGGGLVQPGGSLRL"
@@ -106,7 +106,7 @@ def test_labels_and_small_assays_get_named_errors(tmp_path):
     bad = df.astype({"kd": object}); bad.loc[4, "kd"] = "high"; bad.to_csv(tmp_path/"text.csv", index=False)
     r = cli("evaluate", "--csv", tmp_path/"text.csv", "--seq_col", "seq", "--label_col", "kd", "--tower", "tiny-bert",
             "--out", tmp_path/"r", "--no_zero_shot", check=False)
-    assert r.returncode == 1 and "text.csv: 1 kd value(s) that are not finite numbers, first at row 6: 'high'" in r.stderr
+    assert r.returncode == 2 and "text.csv: 1 kd value(s) that are not finite numbers, first at row 6: 'high'" in r.stderr
     bad = df.copy(); bad.loc[2, "kd"] = np.inf; bad.to_csv(tmp_path/"inf.csv", index=False)
     with pytest.raises(ValueError, match="first at row 4: 'inf'"): csv_split(tmp_path/"inf.csv", "seq", "kd")
     bad = df.copy(); bad.loc[5, "seq"] = "EVQLVESGGGLVQPGGSLRU"; bad.to_csv(tmp_path/"u.csv", index=False)
@@ -114,7 +114,7 @@ def test_labels_and_small_assays_get_named_errors(tmp_path):
     long = df.copy(); long.loc[3, "seq"] = "A" * 600; long.to_csv(tmp_path/"long.csv", index=False)
     r = cli("evaluate", "--csv", tmp_path/"long.csv", "--seq_col", "seq", "--label_col", "kd", "--tower", "tiny-bert",
             "--out", tmp_path/"r", "--no_zero_shot", check=False)
-    assert r.returncode == 1 and "long.csv: 1 seq value(s) longer than the towers' limit (510 residues" in r.stderr and "row 5 (600" in r.stderr
+    assert r.returncode == 2 and "long.csv: 1 seq value(s) longer than the towers' limit (510 residues" in r.stderr and "row 5 (600" in r.stderr
     df.iloc[:12].to_csv(tmp_path/"few.csv", index=False)
     with pytest.raises(ValueError, match="12 distinct labelled sequences; the 70%/10%/20% split needs at least 30"):
         csv_split(tmp_path/"few.csv", "seq", "kd")
@@ -153,3 +153,115 @@ def test_stale_outputs_are_redone_after_a_new_split(tmp_path):
     assert "## Redone" in rep and "inputs changed" in rep
     r = cli("run", *args)                                                     # and a third run reuses everything
     assert r.stdout.count("skipping") >= 3 and "redoing" not in r.stdout
+
+# --- one error path: every command names its bad input in one line (exit 2), a bug in one line and a log (exit 1) ---
+
+def listing(root: Path, skip: Path) -> dict:
+    "Path -> (size, mtime) of every file under `root` outside `skip`: what a command may not touch."
+    return {str(p): (p.stat().st_size, p.stat().st_mtime_ns) for p in root.rglob("*")
+            if p.is_file() and skip not in p.parents}
+
+def one_line_error(r, *parts: str, code: int=2):
+    "The command failed with `code`, its last line is one `esm2-ab-clip CMD: error: …` line holding every part."
+    last = r.stderr.strip().splitlines()[-1]
+    assert r.returncode == code, r.stdout[-2000:] + r.stderr[-2000:]
+    assert last.startswith("esm2-ab-clip ") and ": error: " in last, r.stderr[-2000:]
+    for p in parts: assert p in last, f"{p!r} not in {last!r}"
+    return last
+
+@pytest.fixture
+def parent(tmp_path):
+    "A real paired Fv (chains H and L) from the shared data, as a plain PDB, and its heavy chain."
+    from test_zero_shot import make_assay
+    csv, pdb, chain, wt = make_assay(tmp_path, n=12)
+    return csv, pdb, chain, wt
+
+@needs_data
+def test_score_structure_scorer_without_structure_or_chain(tmp_path, parent):
+    csv, pdb, chain, wt = parent
+    out = tmp_path/"out"
+    before = listing(tmp_path, out)
+    r = cli("score", "--csv", csv, "--seq_col", "heavy", "--wt", wt, "--scorer", "proteinmpnn", "--output", out/"s.csv",
+            check=False)
+    one_line_error(r, "the proteinmpnn scorer needs --structure PDB and --chain ID")
+    r = cli("score", "--csv", csv, "--seq_col", "heavy", "--wt", wt, "--structure", pdb, "--output", out/"s.csv",
+            check=False)
+    last = one_line_error(r, "--chain is required with --structure;", f"{pdb.name} has chains", "'H'", "'L'")
+    assert "np.str_" not in last and "None" not in last
+    assert listing(tmp_path, out) == before and not out.exists()
+
+def test_empty_and_header_only_csvs_are_named(tmp_path):
+    out = tmp_path/"out"
+    (tmp_path/"zero.csv").write_bytes(b"")
+    (tmp_path/"head.csv").write_text("sequence,kd\n")
+    before = listing(tmp_path, out)
+    r = cli("score", "--csv", tmp_path/"zero.csv", "--wt", "EVQL", "--scorer", "tiny-bert", "--output", out/"s.csv", check=False)
+    one_line_error(r, f"{tmp_path/'zero.csv'} is empty", "--csv needs a CSV with a header line")
+    r = cli("evaluate", "--csv", tmp_path/"zero.csv", "--label_col", "kd", "--tower", "tiny-bert", "--out", out/"run",
+            check=False)
+    one_line_error(r, "zero.csv is empty")
+    r = cli("score", "--csv", tmp_path/"head.csv", "--wt", "EVQL", "--scorer", "tiny-bert", "--output", out/"s.csv", check=False)
+    one_line_error(r, f"{tmp_path/'head.csv'} has a header and no rows")
+    assert listing(tmp_path, out) == before and not out.exists()
+
+def test_evaluate_checks_predict_rows_and_labels_before_the_study(tmp_path):
+    df = assay(tmp_path)
+    df.to_csv(tmp_path/"a.csv", index=False)
+    (tmp_path/"new.csv").write_text("seq\n")
+    df.assign(kd=3.0).to_csv(tmp_path/"flat.csv", index=False)
+    out = tmp_path/"run"
+    before = listing(tmp_path, out)
+    r = cli("evaluate", "--csv", tmp_path/"a.csv", "--seq_col", "seq", "--label_col", "kd", "--tower", "tiny-bert",
+            "--out", out, "--no_zero_shot", "--predict", tmp_path/"new.csv", check=False)
+    one_line_error(r, "new.csv has a header and no rows", "--predict")
+    r = cli("evaluate", "--csv", tmp_path/"flat.csv", "--seq_col", "seq", "--label_col", "kd", "--tower", "tiny-bert",
+            "--out", out, "--no_zero_shot", check=False)
+    one_line_error(r, f"all {len(df)} labels in column kd are equal (3): nothing to rank")
+    assert not out.exists() and listing(tmp_path, out) == before   # refused before any model loaded or folder appeared
+
+@needs_data
+def test_ingest_too_small_to_split_is_one_line(tmp_path):
+    r = cli("ingest", "--max_structures", 5, "--out", tmp_path/"run", check=False)
+    one_line_error(r, "entries survived the filters, too few for a 80%/10%/10% train/valid/test split",
+                   "it needs at least 8 entries", "--max_structures 0")
+
+def test_lower_case_sequences_follow_one_rule(tmp_path):
+    "score and embed-seqs read lower case as upper case and say so (evaluate --predict: tests/test_zero_shot.py)."
+    wt = "EVQLVESGGGLVQPGGSLRL"
+    pd.DataFrame({"seq": [wt, "evqlvesgggLVQPGGSLRW"], "id": ["007", "NA"]}).to_csv(tmp_path/"v.csv", index=False)
+    r = cli("score", "--csv", tmp_path/"v.csv", "--seq_col", "seq", "--wt", wt, "--scorer", "tiny-bert", "--output",
+            tmp_path/"s.csv")
+    assert "1 sequence(s) with lower-case letters, read as upper case (first: row 3)" in r.stderr
+    got = pd.read_csv(tmp_path/"s.csv", dtype=str, keep_default_na=False)
+    assert got.seq.tolist() == [wt, "evqlvesgggLVQPGGSLRW"] and got.id.tolist() == ["007", "NA"]   # passed through
+    (tmp_path/"x.fasta").write_text(">a\nevql\n")
+    r = cli("embed-seqs", "--input", tmp_path/"x.fasta", "--output", tmp_path/"e.npy", "--tower", "tiny-bert")
+    assert "lower-case letters, read as upper case (first: id 'a')" in r.stderr
+
+def test_outputs_the_user_owns_are_not_replaced(tmp_path):
+    wt = "EVQLVESGGGLVQPGGSLRL"
+    pd.DataFrame({"seq": [wt]}).to_csv(tmp_path/"v.csv", index=False)
+    (tmp_path/"mine.csv").write_text("precious\n")
+    base = ["score", "--csv", tmp_path/"v.csv", "--seq_col", "seq", "--wt", wt, "--scorer", "tiny-bert"]
+    r = cli(*base, "--output", tmp_path/"mine.csv", check=False)
+    one_line_error(r, "--output", "mine.csv exists: give another name, or --overwrite to replace it")
+    r = cli(*base, "--output", tmp_path/"v.csv", check=False)
+    one_line_error(r, "is the input file")
+    assert (tmp_path/"mine.csv").read_text() == "precious\n" and pd.read_csv(tmp_path/"v.csv").columns.tolist() == ["seq"]
+    cli(*base, "--output", tmp_path/"mine.csv", "--overwrite")
+    assert "zs_tiny_bert" in pd.read_csv(tmp_path/"mine.csv").columns
+    (tmp_path/"x.fasta").write_text(">a\nEVQL\n")
+    r = cli("embed-seqs", "--input", tmp_path/"x.fasta", "--output", tmp_path/"mine.csv", "--tower", "tiny-bert", check=False)
+    one_line_error(r, "mine.csv exists")
+
+def test_an_unexpected_error_is_one_line_and_a_log(tmp_path, monkeypatch, capsys):
+    "A bug (an exception the package did not raise on purpose): one line naming it and its log; --debug re-raises."
+    from esm2_ab_clip import cli as C
+    def broken(out: str="x"): raise TypeError("boom")
+    monkeypatch.setitem(C.COMMANDS, "embed", broken)
+    with pytest.raises(SystemExit) as e: C.main(["embed", "--out", str(tmp_path/"run")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert e.value.code == 1 and len(err) == 1 and "esm2-ab-clip embed: error: unexpected TypeError: boom (a bug" in err[0]
+    log = next((tmp_path/"run"/"logs").glob("embed-*.log"))
+    assert str(log) in err[0] and "Traceback (most recent call last)" in log.read_text()
+    with pytest.raises(TypeError, match="boom"): C.main(["embed", "--out", str(tmp_path/"run"), "--debug"])

@@ -9,8 +9,11 @@ from conftest import needs_data
 CLI = [sys.executable, "-c", "from esm2_ab_clip.cli import main; main()"]
 
 def cli(*args, check=True, timeout=900, **kw):
+    "Run `esm2-ab-clip ARGS`; no Python traceback may reach the user unless the test asked for one with --debug."
     r = subprocess.run(CLI + [str(a) for a in args], capture_output=True, text=True, timeout=timeout, **kw)
     if check: assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    if "--debug" not in map(str, args):
+        assert "Traceback (most recent call last)" not in r.stdout + r.stderr, r.stdout[-3000:] + r.stderr[-3000:]
     return r
 
 def test_help_lists_every_command_and_option():

@@ -139,7 +139,7 @@ def test_no_network_lists_what_is_missing_and_where(tmp_path, env):
     assert r.returncode == 1 and time.time() - t0 < 60
     assert "cannot reach 127.0.0.1" in r.stderr and "no network?" in r.stderr and "needs 7 item(s)" in r.stderr, r.stderr
     for name in ("SAbDab summary", "SAbDab Chothia structures", "14H valid", "14H test", "14L valid", "14L test", "AbBiBench 14H"):
-        assert f"  - {name}: " in r.stderr
+        assert f"- {name}: " in r.stderr
     assert f"to {tmp_path/'data'/source('14H test').dest}" in r.stderr
     assert not (tmp_path/"data").exists()                   # nothing was created
 

@@ -42,26 +42,27 @@ def test_score_writes_one_column_per_scorer(tmp_path):
     # bad input: a row of another length (named), a chain the structure lacks, a wild type from another antibody
     pd.DataFrame({"heavy": [wt, wt[:-3]]}).to_csv(tmp_path/"bad.csv", index=False)
     r = cli("score", "--csv", tmp_path/"bad.csv", "--seq_col", "heavy", "--wt", wt, "--scorer", "proteinmpnn", "--structure", pdb,
-            "--chain", chain, "--output", out, check=False)
-    assert r.returncode == 1 and "bad.csv row 3" in r.stderr and "substitution variants only" in r.stderr
+            "--chain", chain, "--output", tmp_path/"b.csv", check=False)
+    assert r.returncode == 2 and "bad.csv row 3" in r.stderr and "substitution variants only" in r.stderr
     r = cli("score", "--csv", csv, "--seq_col", "heavy", "--wt", wt, "--scorer", "proteinmpnn", "--structure", pdb, "--chain", "Q",
-            "--output", out, check=False)
-    assert r.returncode == 1 and "no chain 'Q'" in r.stderr
+            "--output", tmp_path/"b.csv", check=False)
+    assert r.returncode == 2 and "no chain 'Q'" in r.stderr
     other = "DIQMTQSPSSLSASVGDRVTITCRASQSISSYLNWYQQKPGKAPKLLIYAASSLQSGVPSRFSGSGSGTDFTLTISSLQPEDFATYYCQQSYSTPLTFGQGTKVEIK"
     pd.DataFrame({"heavy": [other]}).to_csv(tmp_path/"other.csv", index=False)
     r = cli("score", "--csv", tmp_path/"other.csv", "--seq_col", "heavy", "--wt", other, "--scorer", "proteinmpnn", "--structure", pdb,
-            "--chain", chain, "--output", out, check=False)
-    assert r.returncode == 1 and "does not match the structure's chain" in r.stderr
+            "--chain", chain, "--output", tmp_path/"b.csv", check=False)
+    assert r.returncode == 2 and "does not match the structure's chain" in r.stderr
 
 @needs_data
 def test_evaluate_csv_leaderboard_and_predict(tmp_path):
     "`evaluate --csv --structure`: zero-shot rows, plain and augmented probes in one table; `--predict` scores new rows in order."
     csv, pdb, chain, wt = make_assay(tmp_path, n=60)
-    new = pd.read_csv(csv).heavy.iloc[::-1].iloc[:7].tolist() + [wt]
+    new = pd.read_csv(csv).heavy.iloc[::-1].iloc[:7].tolist() + [wt.lower()]   # lower case: read as upper, said once
     pd.DataFrame({"id": [f"n{i}" for i in range(len(new))], "heavy": new}).to_csv(tmp_path/"new.csv", index=False)
     r = cli("evaluate", "--csv", csv, "--seq_col", "heavy", "--label_col", "kd", "--tower", "tiny-bert", "--seeds", 2,
             "--structure", pdb, "--chain", chain, "--out", tmp_path/"run", "--predict", tmp_path/"new.csv")
     assert "wild type = the consensus" in r.stdout and "best on validation" in r.stdout
+    assert "new.csv (heavy): 1 sequence(s) with lower-case letters, read as upper case (first: row 9)" in r.stderr
     tab = pd.read_csv(tmp_path/"run"/"affinity"/"byo_table.csv")
     assert {"zero-shot base", "zero-shot proteinmpnn", "base", "onehot", "onehot + zero-shot base",
             "onehot + zero-shot proteinmpnn", "base + zero-shot base"} <= set(tab.tower)
