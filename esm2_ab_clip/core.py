@@ -303,13 +303,17 @@ def reusable(path: str|os.PathLike, # an output file of a slow notebook step
 # %% ../nbs/core.ipynb #f6891333
 AMINO_ACIDS = "ACDEFGHIKLMNPQRSTVWY"   # the alphabet of every sequence entry point
 
+def _named(seqs, names) -> tuple[list, list]:
+    "The sequences as a list and what to call each one in a message (default: its position)."
+    seqs = list(seqs)
+    return seqs, (list(names) if names is not None else [f"number {i}" for i in range(len(seqs))])
+
 def check_sequences(seqs, # sequences (str), e.g. a column
                     names=None, # what to call each one in the message (row numbers, ids); default: its position
                     where: str="input") -> None:
     ("Refuse empty sequences and letters outside the 20 amino acids, naming the count, the first bad one and its "
      "letters.")
-    seqs = list(seqs)
-    names = list(names) if names is not None else [f"number {i}" for i in range(len(seqs))]
+    seqs, names = _named(seqs, names)
     bad = [(n, s) for n, s in zip(names, seqs) if not isinstance(s, str) or not s or set(s) - set(AMINO_ACIDS)]
     if bad:
         n, s = bad[0]
@@ -327,8 +331,7 @@ def upper_sequences(seqs, # sequences as read (str, or missing values, which sta
                     where: str="input") -> list:
     ("The one rule for sequence case, everywhere a sequence is read: surrounding spaces stripped and lower-case letters "
      "read as their amino acids, with an `InputWarning` naming how many were changed and the first.")
-    seqs = list(seqs)
-    names = list(names) if names is not None else [f"number {i}" for i in range(len(seqs))]
+    seqs, names = _named(seqs, names)
     out = [s.strip().upper() if isinstance(s, str) else s for s in seqs]
     lower = [n for n, s in zip(names, seqs) if isinstance(s, str) and s.strip() != s.strip().upper()]
     if lower: warnings.warn(f"{where}: {len(lower)} sequence(s) with lower-case letters, read as upper case (first: "
