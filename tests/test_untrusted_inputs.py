@@ -2,13 +2,13 @@
 inside, one writer per store, score columns that mean one thing). One test per case, each built here at test time: a
 crafted checkpoint whose unpickling would write a marker, a loopback HTTP server serving wrong files, an index row with
 `../`, two `embed` processes on one folder, CSVs with pass-through columns."""
-import gzip, io, json, os, shutil, signal, subprocess, sys, time
+import io, json, os, shutil, time
 from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
 from conftest import needs_data, SHARED
-from test_cli import cli, CLI
+from test_cli import cli
 from test_fetch import Server, internet, served_path, source
 
 class Marker:
@@ -84,19 +84,18 @@ def test_3_an_html_page_for_the_sabdab_summary_never_lands(tmp_path):
 
 @needs_data
 def test_4_one_writer_per_store(tmp_path, ingest_60):
+    "While one process holds the run's embedding store, a second `embed` stops at once naming it; the store stays unique."
+    from esm2_ab_clip.core import folder_lock
     from esm2_ab_clip.structure import load_embeddings
     out = tmp_path/"run"
     shutil.copytree(ingest_60, out/"ingest")
-    first = subprocess.Popen(CLI + ["embed", "--out", str(out), "--chunk_size", "1"], stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT, text=True)
-    info = out/"embeddings"/".esm2-ab-clip.lock.json"
-    t0 = time.time()
-    while not info.exists() and first.poll() is None and time.time() - t0 < 300: time.sleep(0.1)
-    r = cli("embed", "--out", out, "--chunk_size", "7", check=False)
-    assert first.poll() is None, "the first embed should still be running"
+    with folder_lock(out/"embeddings", "embed"):            # this test process is the first writer
+        t0 = time.time()
+        r = cli("embed", "--out", out, "--chunk_size", "7", check=False)
     last = r.stderr.strip().splitlines()[-1]
-    assert r.returncode == 1 and f"is in use by another esm2-ab-clip process (PID {first.pid}: embed" in last, r.stderr
-    assert first.wait(timeout=600) == 0
+    assert r.returncode == 1 and f"is in use by another esm2-ab-clip process (PID {os.getpid()}: embed" in last, r.stderr
+    assert time.time() - t0 < 120 and not (out/"embeddings"/"proteinmpnn").exists()   # stopped before any work
+    cli("embed", "--out", out, "--chunk_size", "7")          # free again: embeds
     store = pd.concat(pd.read_parquet(f) for f in (out/"embeddings"/"proteinmpnn").rglob("part-*.parquet"))
     assert not store.duplicated(["id", "chain"]).any()
     part = next((out/"embeddings"/"proteinmpnn"/"train").glob("part-*.parquet"))
