@@ -1,7 +1,7 @@
 """What comes from outside is checked before it is trusted (issue: verified downloads, safe model loading, paths that stay
 inside, one writer per store, score columns that mean one thing). One test per case, each built here at test time: a
 crafted checkpoint whose unpickling would write a marker, a loopback HTTP server serving wrong files, an index row with
-`../`, two `embed` processes on one folder, CSVs with pass-through columns."""
+`../`, a second `embed` on a store another process holds, CSVs with pass-through columns."""
 import io, json, os, shutil, time
 from pathlib import Path
 import numpy as np
