@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from .core import InputError, MissingInputError, data_dir, read_table, safe_name
+from .core import (InputError, MissingInputError, data_dir, read_table, safe_name, path_inside, fingerprint,
+                               file_sha256, reusable, stamp, output_stamp, write_csv)
 from .affinity import score, resample_truth, score_resamples
 from .structure import Structure, pack_mpnn_batch, read_pdb_backbone
 from .zeroshot import (MPNNScorer, mpnn_tokens, MPNN_ALPHABET, align_to_chain, thread, check_variants,
@@ -18,7 +19,7 @@ from .zeroshot import (MPNNScorer, mpnn_tokens, MPNN_ALPHABET, align_to_chain, t
 # %% auto #0
 __all__ = ['ASSAY_COLUMNS', 'OPTIONAL_COLUMNS', 'ABBIBENCH_MODELS', 'read_registry', 'data_path', 'read_assay', 'read_published',
            'published_scores', 'mpnn_site_table', 'site_table_scores', 'spearman_intervals', 'assay_wild_type',
-           'zero_shot_scores', 'zero_shot_table']
+           'zero_shot_scores', 'zero_shot_table', 'assay_fingerprint', 'plot_zero_shot', 'run_zero_shot_benchmark']
 
 # %% ../nbs/05_benchmark.ipynb #3469114f
 ASSAY_COLUMNS = ("name", "csv", "seq_col", "label_col", "higher_is_better", "structure", "chain", "wt")
@@ -167,3 +168,59 @@ def zero_shot_table(row, df: pd.DataFrame, ours: dict, published: dict, n_boot: 
         scores[f"{m} (AbBiBench)"] = p.groupby("sequence").score.mean().reindex(df.sequence[keep]).to_numpy()
     t = spearman_intervals(df.label[keep], scores, row.higher_is_better, n_boot)
     return t.assign(assay=row.name).sort_values("spearman", ascending=False, ignore_index=True)
+
+# %% ../nbs/05_benchmark.ipynb #bac2b267
+def assay_fingerprint(row, # one registry row
+                      tower: str="antiberty", data=None) -> str:
+    "What an assay's zero-shot table depends on: its registry row, the SHA-256 of its files, the sequence tower."
+    files = [data_path(p, data) for p in (row.csv, row.structure) if p]
+    files += [data_path(row.published.format(model=m), data) for m in ABBIBENCH_MODELS if row.published]
+    return fingerprint(dict(row._asdict()), tower, [(f.name, file_sha256(f)) for f in files if f.exists()])
+
+# %% ../nbs/05_benchmark.ipynb #14dce480
+def plot_zero_shot(zs: pd.DataFrame, # `run_zero_shot_benchmark`'s table
+                   path: str|os.PathLike):
+    "Heatmap of Spearman ρ, scorer × assay, scorers by their mean over the assays they score."
+    import matplotlib.pyplot as plt
+    piv = zs.pivot(index="scorer", columns="assay", values="spearman")[list(dict.fromkeys(zs.assay))]
+    piv = piv.loc[piv.mean(axis=1).sort_values(ascending=False).index]
+    fig, ax = plt.subplots(figsize=(7.5, 1.2 + 0.3 * len(piv)))
+    im = ax.imshow(piv.values, cmap="RdBu_r", vmin=-0.8, vmax=0.8, aspect="auto")
+    ax.set_xticks(range(piv.shape[1]), piv.columns)
+    ax.set_yticks(range(piv.shape[0]), piv.index, fontsize=8)
+    for (i, j), v in np.ndenumerate(piv.values):
+        if v == v: ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=7)
+    fig.colorbar(im, label="Spearman ρ with binding")
+    ax.set_title("Zero-shot scores across antibodies", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    return fig
+
+# %% ../nbs/05_benchmark.ipynb #a967d2c9
+def run_zero_shot_benchmark(registry: pd.DataFrame, # `read_registry` (or some of its rows)
+                            out: str|os.PathLike, # the benchmark folder: assays/{name}.csv, zero_shot_benchmark.*
+                            tower: str="antiberty", # the masked-LM scorer (`load_mlm`: a name, folder or CLIP run)
+                            data=None, force: bool=False, say=print) -> pd.DataFrame:
+    ("Every assay's zero-shot table, one atomic stamped CSV per assay (reused while its inputs are unchanged), then "
+     "`zero_shot_benchmark.csv`, `.md` and `.png` over all of them.")
+    out = Path(out)
+    models, tables = {}, []
+    for row in registry.itertuples(index=False):
+        path, fp = path_inside(out/"assays", f"{row.name}.csv"), assay_fingerprint(row, tower, data)
+        if not reusable(path, fp, force):
+            if not models: models.update(mlm=load_mlm(tower), mpnn=MPNNScorer())
+            t0 = time.time()
+            df, ours, pub = zero_shot_scores(row, models["mlm"], models["mpnn"], data)
+            write_csv(zero_shot_table(row, df, ours, pub).assign(tower=tower), path)
+            stamp(output_stamp(path), fp, assay=row.name)
+            say(f"benchmark {row.name}: {len(df)} variants, {len(ours)} own scorer(s) and {len(pub)} published, "
+                f"{time.time() - t0:.0f} s")
+        tables.append(pd.read_csv(path))
+    zs = pd.concat(tables, ignore_index=True)
+    write_csv(zs, out/"zero_shot_benchmark.csv")
+    rho = zs.assign(rho=[f"{a:+.2f} [{b:+.2f}, {c:+.2f}]" for a, b, c in zip(zs.spearman, zs.ci_lo, zs.ci_hi)])
+    table = rho.pivot(index="scorer", columns="assay", values="rho")[list(dict.fromkeys(zs.assay))].fillna("")
+    (out/"zero_shot_benchmark.md").write_text("Zero-shot Spearman ρ with binding [95 % bootstrap interval]\n\n"
+                                               + table.to_markdown() + "\n")
+    plot_zero_shot(zs, out/"zero_shot_benchmark.png")
+    return zs

@@ -15,9 +15,9 @@ __all__ = ['DATA_ENV', 'OUT_ENV', 'PRECISIONS', 'BF16_CPU_FLAGS', 'LOCK_NAME', '
            'MissingInputError', 'RunError', 'repo_root', 'resolve_dir', 'data_dir', 'output_dir', 'data_file',
            'has_data', 'set_seed', 'cpu_flags', 'cpu_has_bf16', 'resolve_precision', 'training_precision',
            'keep_freed_memory', 'safe_name', 'path_inside', 'atomic_path', 'write_json', 'folder_lock', 'write_parquet',
-           'file_sha256', 'RunDirs', 'fingerprint', 'stale_reason', 'stamp', 'checkpoint_hash', 'output_stamp',
-           'reusable', 'check_sequences', 'InputWarning', 'upper_sequences', 'read_table', 'check_output',
-           'render_readme']
+           'write_csv', 'file_sha256', 'RunDirs', 'fingerprint', 'stale_reason', 'stamp', 'checkpoint_hash',
+           'output_stamp', 'reusable', 'check_sequences', 'InputWarning', 'upper_sequences', 'read_table',
+           'check_output', 'render_readme']
 
 # %% ../nbs/core.ipynb #b94995cd
 class AbClipError(Exception):
@@ -228,6 +228,12 @@ def folder_lock(folder: str|os.PathLike, # the store or run folder one process m
 def write_parquet(df, path: str|os.PathLike) -> Path:
     "Write a DataFrame to Parquet, atomically."
     with atomic_path(path) as tmp: df.to_parquet(tmp, index=False)
+    return Path(path)
+
+# %% ../nbs/core.ipynb #1eb99fa5
+def write_csv(df, path: str|os.PathLike) -> Path:
+    "Write a DataFrame to CSV (no index), atomically."
+    with atomic_path(path) as tmp: df.to_csv(tmp, index=False)
     return Path(path)
 
 # %% ../nbs/core.ipynb #bcfb3926

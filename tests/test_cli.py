@@ -18,7 +18,7 @@ def cli(*args, check=True, timeout=900, **kw):
 
 def test_help_lists_every_command_and_option():
     r = cli("--help")
-    for c in ("ingest", "embed", "train", "evaluate", "run", "score", "embed-seqs"): assert c in r.stdout
+    for c in ("ingest", "embed", "train", "evaluate", "run", "score", "embed-seqs", "benchmark"): assert c in r.stdout
     r = cli("run", "--help")
     for opt in ("--out", "--quick", "--paper", "--force", "--tower", "--recipe"): assert opt in r.stdout
     r = cli("train", "--help")
