@@ -975,7 +975,7 @@ _FROZEN = {**_CURRENT, "struct_layernorm": False, "train_layers": 0, "warm_start
            "select_by": "mrr"}
 _TOP = dict(train_layers=2, epochs=6, lr=5e-5, head_lr=1e-4, weight_decay=0.01)
 RECIPES = {
-    # last round's: whole tower and fresh heads at lr 1e-4
+    # the original recipe: whole tower and fresh heads at lr 1e-4
     "current": _CURRENT,
     # linear heads on the frozen towers' features (the ceiling)
     "frozen": _FROZEN,

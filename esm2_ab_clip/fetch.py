@@ -294,8 +294,9 @@ def fetch_item(src: Source, data: Path, retries: int=3, progress: bool=True, say
     why = format_problem(src.check, part)
     if why:
         q = quarantine(part, src.name)
-        raise FetchError(f"{src.url}{_via(src.url, got)}: the downloaded file is {why}, so it was not put into place "
-                         f"(kept for inspection at {q}). Try again later, check the mirror, or download it by hand.")
+        raise FetchError(f"{src.url}{_via(src.url, got)}: the downloaded file failed its check ({why}), so it was not "
+                         f"put into place (kept for inspection at {q}). Try again later, check the mirror, or download it "
+                         "by hand.")
     if src.kind == "sabdab-archive":
         try: rec["n_structures"] = unpack_sabdab(part, p, progress)
         finally: part.unlink(missing_ok=True)   # a bad archive must not be resumed next time

@@ -9,14 +9,14 @@ from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import numpy as np
 import pandas as pd
-import importlib.metadata, io, math, sys
+import io, math, sys, urllib.request
 from unittest import mock
-from .core import (InputError, MissingInputError, RunError, AbClipError, safe_name, path_inside, data_dir, data_file,
+from .core import (InputError, MissingInputError, AbClipError, safe_name, path_inside, data_dir, data_file,
                                write_parquet, write_json, set_seed, atomic_path, RunDirs)
 
 # %% auto #0
-__all__ = ['STRUCTURES_DIR', 'SABDAB_DIR', 'EXCLUSION_COLUMNS', 'SPLITS', 'CDRS', 'proteinflow_compat', 'import_proteinflow',
-           'local_fasta', 'sorted_listdir', 'deterministic_mmseqs', 'entry_id', 'read_pdb_header',
+__all__ = ['RCSB_FASTA', 'STRUCTURES_DIR', 'SABDAB_DIR', 'EXCLUSION_COLUMNS', 'SPLITS', 'CDRS', 'proteinflow_compat',
+           'import_proteinflow', 'local_fasta', 'sorted_listdir', 'deterministic_mmseqs', 'entry_id', 'read_pdb_header',
            'structure_table_path', 'check_unique_ids', 'read_structure_table', 'read_atom_sequences', 'mse_as_met',
            'exclusion_reason', 'LayoutResult', 'build_layout', 'make_broken_structures', 'DegenerateSplitError',
            'run_proteinflow', 'read_proteinflow_log', 'split_sizes', 'check_split', 'split_failure_message',
@@ -53,23 +53,23 @@ def import_proteinflow():
     return proteinflow
 
 # %% ../nbs/00_sabdab.ipynb #3165b300
+RCSB_FASTA = re.compile(r"https://www\.rcsb\.org/fasta/entry/([^/]+)/download")   # the URL ProteinFlow's download_fasta asks for
+
 @contextlib.contextmanager
 def local_fasta(fasta_dir: str|os.PathLike):
-    ("Within the block, ProteinFlow takes `{pdb}.fasta` from `fasta_dir` instead of downloading it from RCSB (the one "
-     "private ProteinFlow name this project replaces: it has no public switch for it).")
-    import proteinflow.download as pfd
-    if not callable(getattr(pfd, "_download_fasta", None)):
-        raise RunError(f"proteinflow {importlib.metadata.version('proteinflow')} has no download._download_fasta, "
-                           "which esm2_ab_clip replaces to read FASTA files offline; it needs proteinflow==2.8.0 "
-                           "(bash setup.sh installs it)")
-    def _copy_fasta(pdb_id, local_folder):
-        src = Path(fasta_dir)/f"{pdb_id.lower().split('-')[0]}.fasta"
-        # what the original returns on failure: ProteinFlow logs "FASTA file not found"
-        if not src.exists(): return pdb_id
-        dst = Path(local_folder)/src.name
-        shutil.copy(src, dst)
-        return str(dst)
-    with mock.patch.object(pfd, "_download_fasta", _copy_fasta): yield
+    ("Within the block, ProteinFlow's RCSB FASTA downloads are answered from `fasta_dir/{pdb}.fasta` (ProteinFlow has "
+     "no switch to skip them): `urllib.request.urlretrieve`, which its public `download_fasta` calls, serves those URLs "
+     "from the folder and passes every other URL on; restored after the block.")
+    fetch = urllib.request.urlretrieve
+    def from_folder(url, filename=None, *args, **kwargs):
+        m = RCSB_FASTA.fullmatch(str(url))
+        if m is None: return fetch(url, filename, *args, **kwargs)
+        src = Path(fasta_dir)/f"{m.group(1).lower()}.fasta"
+        # ProteinFlow catches the error and logs the entry as "FASTA file not found", as it does offline
+        if not src.exists(): raise FileNotFoundError(f"no local FASTA {src} (offline: nothing is downloaded)")
+        shutil.copy(src, filename)
+        return filename, None
+    with mock.patch.object(urllib.request, "urlretrieve", from_folder): yield
 
 # %% ../nbs/00_sabdab.ipynb #384111c3
 @contextlib.contextmanager
