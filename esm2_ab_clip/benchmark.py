@@ -175,7 +175,8 @@ def assay_fingerprint(row, # one registry row
     "What an assay's zero-shot table depends on: its registry row, the SHA-256 of its files, the sequence tower."
     files = [data_path(p, data) for p in (row.csv, row.structure) if p]
     files += [data_path(row.published.format(model=m), data) for m in ABBIBENCH_MODELS if row.published]
-    return fingerprint({c: getattr(row, c) for c in ASSAY_COLUMNS + OPTIONAL_COLUMNS}, tower, [(f.name, file_sha256(f)) for f in files if f.exists()])
+    columns = {c: getattr(row, c) for c in ASSAY_COLUMNS + OPTIONAL_COLUMNS}
+    return fingerprint(columns, tower, [(f.name, file_sha256(f)) for f in files if f.exists()])
 
 # %% ../nbs/05_benchmark.ipynb #14dce480
 def plot_zero_shot(zs: pd.DataFrame, # `run_zero_shot_benchmark`'s table
