@@ -22,7 +22,7 @@ setuptools.setup(
                  'License :: OSI Approved :: Apache Software License',
                  'Programming Language :: Python :: 3.11', 'Topic :: Scientific/Engineering :: Bio-Informatics'],
     packages=setuptools.find_packages(include=[c['lib_name'], c['lib_name'] + '.*']),
-    include_package_data=True, package_data={c['lib_name']: ['assays.tsv']},   # the assay registry (notebook 05)
+    include_package_data=True, package_data={c['lib_name']: ['assays.tsv', 'assay_pins.tsv']},   # the assay registry and its files' pins (notebook 05)
     python_requires='>=' + c['min_python'],
     install_requires=_split('requirements'),
     extras_require={'dev': _split('dev_requirements')},

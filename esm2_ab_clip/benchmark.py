@@ -10,16 +10,23 @@ import numpy as np
 import pandas as pd
 import torch
 from .core import (InputError, MissingInputError, data_dir, read_table, safe_name, path_inside, fingerprint,
-                               file_sha256, reusable, stamp, output_stamp, write_csv)
-from .affinity import score, resample_truth, score_resamples
-from .structure import Structure, pack_mpnn_batch, read_pdb_backbone
+                               file_sha256, reusable, stamp, output_stamp, write_csv, checkpoint_hash)
+from .affinity import score, resample_truth, score_resamples, AffinitySplit, tower_features
+from .clip import load_tower, tiny_tower
+from .structure import Structure, pack_mpnn_batch, read_pdb_backbone, ESMIF1_NAME
 from .zeroshot import (MPNNScorer, mpnn_tokens, MPNN_ALPHABET, align_to_chain, thread, check_variants,
-                                   consensus, masked_marginal, load_mlm)
+                                   consensus, masked_marginal, load_mlm, order_keys, decoded_before,
+                                   leaderboard, paired_difference, ESMIF1Scorer)
 
 # %% auto #0
-__all__ = ['ASSAY_COLUMNS', 'OPTIONAL_COLUMNS', 'ABBIBENCH_MODELS', 'read_registry', 'data_path', 'read_assay', 'read_published',
-           'published_scores', 'mpnn_site_table', 'site_table_scores', 'spearman_intervals', 'assay_wild_type',
-           'zero_shot_scores', 'zero_shot_table', 'assay_fingerprint', 'plot_zero_shot', 'run_zero_shot_benchmark']
+__all__ = ['ASSAY_COLUMNS', 'OPTIONAL_COLUMNS', 'ABBIBENCH_MODELS', 'SITE_TABLE', 'ESMIF1_ROW', 'SCHEMES', 'BENCHMARK_COLUMNS',
+           'STRUCTURE_MODELS', 'read_registry', 'data_path', 'read_assay', 'read_published', 'published_scores',
+           'registry_sources', 'mpnn_site_table', 'site_table_scores', 'spearman_intervals', 'assay_wild_type',
+           'chain_site_table', 'zero_shot_scores', 'zero_shot_table', 'assay_fingerprint', 'held_out_positions',
+           'assay_split', 'lookup_scores', 'add_paired', 'supervised_table', 'supervised_problem', 'tower_roles',
+           'tower_id', 'esmif1_weights', 'load_benchmark_models', 'tidy_rows', 'assay_rows', 'headline_table',
+           'interval', 'uses_structure', 'compare', 'assay_findings', 'benchmark_findings', 'readme_table',
+           'benchmark_markdown', 'plot_benchmark', 'run_benchmark']
 
 # %% ../nbs/05_benchmark.ipynb #3469114f
 ASSAY_COLUMNS = ("name", "csv", "seq_col", "label_col", "higher_is_better", "structure", "chain", "wt")
@@ -79,13 +86,36 @@ def published_scores(row, data=None) -> dict:  # model -> DataFrame (`read_publi
     files = {m: data_path(row.published.format(model=m), data) for m in ABBIBENCH_MODELS}
     return {m: read_published(p) for m, p in files.items() if p.exists()}
 
+# %% ../nbs/05_benchmark.ipynb #dca0c9bd
+def registry_sources(registry: pd.DataFrame, # `read_registry`
+                     pins: str|os.PathLike|None=None, # TSV `path`, `git_blob` (default: the package's `assay_pins.tsv`)
+                    ) -> list:  # `fetch.Source`s, set-up "benchmark"
+    ("What `esm2-ab-clip fetch --benchmark` downloads: each assay's CSV from its `source_url`, and every AbBiBench model "
+     "file beside it that the pins list, each checked against its git blob at the pinned commit (a CSV without a pin: "
+     "its format).")
+    from esm2_ab_clip.fetch import Source
+    pins = Path(pins) if pins else Path(str(importlib.resources.files("esm2_ab_clip").joinpath("assay_pins.tsv")))
+    blob = dict(pd.read_csv(pins, sep="\t").itertuples(index=False))
+    out = []
+    for r in registry.itertuples(index=False):
+        if not r.source_url or Path(r.csv).is_absolute(): continue
+        base = r.source_url.rsplit("/", 1)[0]
+        models = [(m, r.published.format(model=m)) for m in ABBIBENCH_MODELS] if r.published else []
+        files = [(r.csv, r.source_url, "assay")] + [(p, f"{base}/{Path(p).name}", m) for m, p in models if p in blob]
+        out += [Source(f"{r.name} {what}", url, path, ("benchmark",), git_blob=blob.get(path),
+                       check=None if path in blob else "csv") for path, url, what in files]
+    return list({s.dest: s for s in reversed(out)}.values())[::-1]   # a file named twice: its first name
+
 # %% ../nbs/05_benchmark.ipynb #8f119d98
 @torch.no_grad()
 def mpnn_site_table(scorer: MPNNScorer, s: Structure, chain: str,
                     seq: str|None=None, # the chain's sequence to condition on (default: the structure's own)
+                    # positions decoded per pass (default: 32 on a GPU, 1 on a CPU, where larger batches measured slower)
+                    batch_size: int|None=None,
                    ) -> np.ndarray: # n x 20 log p(amino acid), `MPNN_ALPHABET` order; NaN rows: residues without backbone
     ("Log-probabilities of the 20 amino acids at every residue of `chain`, given the backbone of the complex and every "
-     "other residue, each residue decoded last (one seeded order, `scorer.seed`).")
+     "other residue, each residue decoded last (one seeded order, `scorer.seed`): one encoder pass, then one decoder "
+     "pass per residue, `batch_size` residues at a time.")
     k = s.chains.index(chain)
     b = pack_mpnn_batch([s], scorer.device)
     _, a, e = b.chain_slices[0][k]
@@ -95,14 +125,17 @@ def mpnn_site_table(scorer: MPNNScorer, s: Structure, chain: str,
     S[a:e] = mpnn_tokens(seq).to(scorer.device)
     chain_M = torch.zeros(1, b.X.shape[1], device=scorer.device)
     chain_M[0, a:e] = 1
-    base = scorer.decoding_noise(b.X.shape[1])[0].to(scorer.device)
+    keys = order_keys(chain_M, b.mask, scorer.decoding_noise(b.X.shape[1])[:1].to(scorer.device))
+    enc = scorer.encode_structure(b)
+    batch_size = batch_size or (32 if torch.device(scorer.device).type == "cuda" else 1)
+    sites = [i for i in range(a, e) if b.mask[0, i] > 0]
     out = np.full((e - a, 20), np.nan)
-    for i in range(a, e):
-        if b.mask[0, i] == 0: continue
-        r = base.clone()
-        r[i] = base.abs().max() + 1   # residue i decoded last: it sees every other residue
-        lp = scorer.decode(scorer.encode(b, chain_M, r[None]), S[None])
-        out[i - a] = lp[0, i, :20].cpu().numpy()
+    for j in range(0, len(sites), batch_size):
+        part = torch.tensor(sites[j:j + batch_size], device=scorer.device)
+        last = keys.repeat(len(part), 1)
+        last[torch.arange(len(part)), part] = keys.max() + 1   # each residue of the batch decoded last in its own row
+        lp = scorer.decode(scorer.with_order(enc, decoded_before(last)), S.expand(len(part), -1))
+        out[part.cpu().numpy() - a] = lp[torch.arange(len(part)), part, :20].cpu().numpy()
     return out
 
 # %% ../nbs/05_benchmark.ipynb #0b7cbb3d
@@ -117,20 +150,23 @@ def site_table_scores(table: np.ndarray, # n x 20 (`mpnn_site_table`) of the str
             if idx[p] >= 0: out[n] += table[idx[p], col[y]] - table[idx[p], col[x]]
     return out
 
-# %% ../nbs/05_benchmark.ipynb #ae7f0a69
+# %% ../nbs/05_benchmark.ipynb #ac6ad94b
 def spearman_intervals(y, scores: dict, # name -> N scores (higher = predicted better)
                        higher_is_better: bool=True, # the label's direction
                        n_boot: int=1000, seed: int=0) -> pd.DataFrame:
-    "Spearman ρ of each scorer with the labels, its 95 % bootstrap interval, and the number of variants."
+    ("Spearman ρ and top-10 % recall of each scorer with the labels, their 95 % bootstrap intervals, and the number of "
+     "variants.")
     y = np.asarray(y, float)
     boots = np.random.default_rng(seed).integers(0, len(y), (n_boot, len(y)))
     truth = resample_truth(y, boots, 0.1, higher_is_better)
     rows = []
     for name, s in scores.items():
         s = np.asarray(s, float) * (1 if higher_is_better else -1)
-        rs = score_resamples(truth, s, boots, higher_is_better)["spearman"]
-        rows.append({"scorer": name, "spearman": score(y, s, higher_is_better)["spearman"],
-                     "ci_lo": np.percentile(rs, 2.5), "ci_hi": np.percentile(rs, 97.5), "n": len(y)})
+        rs, once = score_resamples(truth, s, boots, higher_is_better), score(y, s, higher_is_better)
+        rows.append({"scorer": name, "spearman": once["spearman"], "ci_lo": np.percentile(rs["spearman"], 2.5),
+                     "ci_hi": np.percentile(rs["spearman"], 97.5), "recall_top10": once["recall_top10"],
+                     "recall_lo": np.percentile(rs["recall_top10"], 2.5),
+                     "recall_hi": np.percentile(rs["recall_top10"], 97.5), "n": len(y)})
     return pd.DataFrame(rows)
 
 # %% ../nbs/05_benchmark.ipynb #0a565f64
@@ -138,22 +174,37 @@ def assay_wild_type(row, seqs: list[str]) -> str:
     "The registry's wild type (the whole sequence, as the flanked variants), or the consensus of the variants."
     return row.wt.strip().upper() if row.wt else consensus(seqs)
 
-# %% ../nbs/05_benchmark.ipynb #beedb5f6
+# %% ../nbs/05_benchmark.ipynb #ae665fcd
+SITE_TABLE = "ProteinMPNN site table"
+ESMIF1_ROW = "ESMIF1 log-likelihood"
+
+def chain_site_table(mpnn: MPNNScorer, s: Structure, chain: str, wt: str,
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # (n x 20 site table, len(wt) chain index or -1, n x 3 Cα)
+    ("A parent chain's ProteinMPNN site table with the wild type threaded onto it, where each wild-type position sits "
+     "on the chain, and the chain's Cα coordinates.")
+    k = s.chains.index(chain)
+    idx = align_to_chain(wt, s.seqs[k])
+    return mpnn_site_table(mpnn, s, chain, thread(wt, s.seqs[k], idx, [])[0]), idx, s.coords[k][:, 1]
+
+# %% ../nbs/05_benchmark.ipynb #8b36aa8b
 def zero_shot_scores(row, # one registry row
-                     mlm, # (masked-LM model, tokenizer), e.g. `load_mlm("antiberty")`
-                     mpnn: MPNNScorer|None=None, data=None) -> tuple[pd.DataFrame, dict, dict]:
-    ("(the assay's variants, {scorer: N scores} of ours, {model: published file}): AntiBERTy's masked marginal, and "
-     "with a structure ProteinMPNN's site-table score on it, for the variants of the wild type's length.")
+                     mlms: dict, # name -> (masked-LM model, tokenizer), e.g. {"base": load_mlm("antiberty")}
+                     mpnn: MPNNScorer|None=None, data=None,
+                     esmif1=None, # an `ESMIF1Scorer` (where its weights exist): its exact score with a structure
+                    ) -> tuple[pd.DataFrame, dict, dict]:
+    ("(the assay's variants, {scorer: N scores} of ours, {model: published file}): each tower's masked marginal, and "
+     "with a structure ProteinMPNN's site-table score and ESM-IF1's log-likelihood ratio, for the variants of the wild "
+     "type's length.")
     df = read_assay(row, data)
     wt = assay_wild_type(row, df.sequence.tolist())
     df = df[df.sequence.str.len() == len(wt)].reset_index(drop=True)
-    ours = {"AntiBERTy masked marginal (ours)": masked_marginal(mlm[0], mlm[1], wt, df.sequence.tolist())}
+    ours = {f"{n} masked marginal": masked_marginal(m, t, wt, df.sequence.tolist()) for n, (m, t) in mlms.items()}
     if row.structure and mpnn is not None:
+        table, idx, _ = chain_site_table(mpnn, read_pdb_backbone(data_path(row.structure, data)), row.chain, wt)
+        ours[SITE_TABLE] = site_table_scores(table, idx, wt, df.sequence.tolist())
+    if row.structure and esmif1 is not None:
         s = read_pdb_backbone(data_path(row.structure, data))
-        chain_seq = s.seqs[s.chains.index(row.chain)]
-        idx = align_to_chain(wt, chain_seq)
-        table = mpnn_site_table(mpnn, s, row.chain, thread(wt, chain_seq, idx, [])[0])
-        ours["ProteinMPNN site table (ours)"] = site_table_scores(table, idx, wt, df.sequence.tolist())
+        ours[ESMIF1_ROW] = esmif1.score(s, row.chain, wt, df.sequence.tolist())[0]
     return df.assign(wt=wt), ours, published_scores(row, data)
 
 # %% ../nbs/05_benchmark.ipynb #0d47bebd
@@ -171,57 +222,405 @@ def zero_shot_table(row, df: pd.DataFrame, ours: dict, published: dict, n_boot: 
 
 # %% ../nbs/05_benchmark.ipynb #bac2b267
 def assay_fingerprint(row, # one registry row
-                      tower: str="antiberty", data=None) -> str:
-    "What an assay's zero-shot table depends on: its registry row, the SHA-256 of its files, the sequence tower."
+                      towers="antiberty", # the towers, as names or checksums
+                      data=None) -> str:
+    "What an assay's zero-shot table depends on: its registry row, the SHA-256 of its files, the towers."
     files = [data_path(p, data) for p in (row.csv, row.structure) if p]
     files += [data_path(row.published.format(model=m), data) for m in ABBIBENCH_MODELS if row.published]
     columns = {c: getattr(row, c) for c in ASSAY_COLUMNS + OPTIONAL_COLUMNS}
-    return fingerprint(columns, tower, [(f.name, file_sha256(f)) for f in files if f.exists()])
+    return fingerprint(columns, towers, [(f.name, file_sha256(f)) for f in files if f.exists()])
 
-# %% ../nbs/05_benchmark.ipynb #14dce480
-def plot_zero_shot(zs: pd.DataFrame, # `run_zero_shot_benchmark`'s table
+# %% ../nbs/05_benchmark.ipynb #44194749
+def held_out_positions(muts: list, # per variant its mutations [(position, wild type, mutant)] (`check_variants`)
+                       test_fraction: float=0.2, seed: int=0) -> list[int]:  # wild-type positions, 0-based
+    ("Positions to hold out: taken in a seeded random order while the variants that mutate any of them stay within "
+     "`test_fraction`; when no single position does (a combinatorial library), the one whose share is closest.")
+    carriers = {}
+    for n, m in enumerate(muts):
+        for p, _, _ in m: carriers.setdefault(p, set()).add(n)
+    if not carriers: raise InputError("no variant carries a mutation: no position to hold out")
+    target, held, test = test_fraction * len(muts), [], set()
+    for p in np.random.default_rng(seed).permutation(sorted(carriers)).tolist():
+        if len(test | carriers[p]) <= target: held, test = held + [p], test | carriers[p]
+    return sorted(held) or [min(sorted(carriers), key=lambda p: abs(len(carriers[p]) - target))]
+
+# %% ../nbs/05_benchmark.ipynb #198ba002
+SCHEMES = ("random", "position")
+
+def assay_split(df: pd.DataFrame, # the assay's variants (`sequence`, `label`), all of the wild type's length
+                wt: str, scheme: str="random", seed: int=0, test_fraction: float=0.2, valid_fraction: float=0.1,
+                name: str="assay") -> AffinitySplit:
+    ("A seeded train/valid/test split of one assay: `random` by sequence, or `position`-held-out (test: the variants "
+     "that mutate a held-out position; train and valid: the others, so no training variant mutates those positions).")
+    if scheme not in SCHEMES: raise InputError(f"split scheme must be one of {SCHEMES}, not {scheme!r}")
+    df = df.reset_index(drop=True).assign(variant=[f"v{i}" for i in range(len(df))])
+    rng = np.random.default_rng(seed)
+    if scheme == "random":
+        test = np.isin(np.arange(len(df)), rng.permutation(len(df))[:round(test_fraction * len(df))])
+        note = f"random split by sequence (seed {seed})"
+    else:
+        muts = check_variants(wt, df.sequence.tolist())
+        held = held_out_positions(muts, test_fraction, seed)
+        test = np.array([any(p in held for p, _, _ in m) for m in muts])
+        note = (f"position-held-out (seed {seed}): test = the {test.sum()} variants that mutate wild-type position(s) "
+                f"{', '.join(str(p + 1) for p in held)}, which no training or validation variant mutates")
+    part = np.where(test, "test", "train")
+    part[rng.permutation(np.flatnonzero(~test))[:round(valid_fraction * len(df))]] = "valid"
+    return AffinitySplit(name, name, scheme, *(df[part == k].reset_index(drop=True) for k in ("train", "valid", "test")),
+                         note=note)
+
+# %% ../nbs/05_benchmark.ipynb #3d3e1522
+def lookup_scores(seqs: list[str], scores) -> callable:  # callable(sequences) -> N scores
+    "A zero-shot scorer for the leaderboard from scores already computed for `seqs`."
+    table = dict(zip(seqs, np.asarray(scores, float)))
+    return lambda qs: np.array([table[q] for q in qs])
+
+# %% ../nbs/05_benchmark.ipynb #d4129071
+def add_paired(table: pd.DataFrame, # a leaderboard table (`tower`, `fraction` per row)
+               preds: dict, # (predictor, fraction, seed) -> test predictions (`leaderboard`)
+               y, # the test labels
+               pairs: list, # (a, fraction of a, b, fraction of b): a − b is written on a's row
+               column: str, # the columns written: `column`, `column_lo`, `column_hi`
+               n_boot: int=1000, higher_is_better: bool=True) -> pd.DataFrame:
+    "Paired-bootstrap differences of Spearman (seed-averaged, the same resamples for both) written into the table."
+    have = {k[:2] for k in preds}
+    for a, fa, b, fb in pairs:
+        if (a, fa) not in have or (b, fb) not in have: continue
+        d = paired_difference(preds, y, (a, fa), (b, fb), n_boot=n_boot, higher_is_better=higher_is_better)
+        table.loc[(table.tower == a) & (table.fraction == fa), [column, f"{column}_lo", f"{column}_hi"]] = (
+            d["diff"], d["lo"], d["hi"])
+    return table
+
+# %% ../nbs/05_benchmark.ipynb #4a602302
+def supervised_table(split: AffinitySplit, # `assay_split`
+                     features: dict, # name -> callable(sequences) -> N x D: "onehot", "base", "clip" (CLIP towers)
+                     zero_shot: dict, # name -> callable(sequences) -> N scores, higher = predicted better
+                     augment_with: str|None=None, # the zero-shot scorer the augmented probes add (None: none)
+                     fractions=(0.2, 1.0), seeds=range(5), higher_is_better: bool=True, n_boot: int=1000,
+                     progress: bool=True,
+                     return_preds: bool=False, # also return the test predictions {(predictor, fraction, seed): N}
+                    ) -> pd.DataFrame:
+    ("One split's leaderboard (notebook 04): zero-shot scorers on its test set, plain and augmented probes; paired "
+     "differences: each CLIP tower's row minus the base tower's (`vs_base`), each probe minus the zero-shot scorer "
+     "best on validation (`vs_zero_shot`, named in `zero_shot_ref`).")
+    augment = [(f, augment_with) for f in features] if augment_with else []
+    _, table, preds = leaderboard(split, features, zero_shot, augment, fractions, seeds, higher_is_better, n_boot,
+                                  progress=progress)
+    y = split.test.label.to_numpy(float)
+    clips = [c for c in features if c.startswith("clip")]
+    suffixes = [""] + ([f" + {augment_with}"] if augment_with else [])
+    pairs = [(c + s, fr, "base" + s, fr) for c in clips for s in suffixes for fr in fractions]
+    pairs += [(f"{c} masked marginal", 0.0, "base masked marginal", 0.0) for c in clips]
+    add_paired(table, preds, y, pairs, "vs_base", n_boot, higher_is_better)
+    zs = table[table.fraction == 0].sort_values("valid_spearman", ascending=False)
+    if len(zs):
+        ref = zs.tower.iloc[0]
+        add_paired(table, preds, y, [(r.tower, r.fraction, ref, 0.0) for r in table[table.fraction > 0].itertuples()],
+                   "vs_zero_shot", n_boot, higher_is_better)
+        table["zero_shot_ref"] = ref
+    table = table.assign(scheme=split.protocol, n_test=len(y), note=split.note)
+    return (table, preds) if return_preds else table
+
+# %% ../nbs/05_benchmark.ipynb #3b1a10fd
+def supervised_problem(n: int, split: AffinitySplit|None=None, min_variants: int=100) -> str|None:
+    "Why an assay (or one of its splits) gets no supervised rows, or None."
+    if n < min_variants: return (f"{n} variants: fewer than {min_variants}, too few for a supervised split; zero-shot "
+                                 "rows only")
+    if split is not None and min(len(split.train), 4 * len(split.valid), 2 * len(split.test)) < 20:
+        return (f"{split.protocol} split: {len(split.train)} train / {len(split.valid)} valid / {len(split.test)} test "
+                f"variants, too few to fit and score a probe ({split.note})")
+    return None
+
+# %% ../nbs/05_benchmark.ipynb #45a57626
+def tower_roles(towers: list[str], # tower names or folders: a base tower first, then CLIP runs (or their `tower/`)
+               ) -> dict:  # role -> (feature tower, masked-LM scorer)
+    ("The towers by role — the first `base`, the others `clip`, `clip2`, … — with, for a CLIP run folder or its "
+     "`tower/`, the exported tower (features) and the run (its masked-LM scorer, `load_mlm`).")
+    out = {}
+    for i, t in enumerate(towers):
+        p = Path(t)
+        if (p/"metrics.json").exists() and (p/"tower").is_dir(): pair = (str(p/"tower"), t)
+        elif p.name == "tower" and (p.parent/"metrics.json").exists(): pair = (t, str(p.parent))
+        else: pair = (t, t)
+        out["base" if i == 0 else "clip" if i == 1 else f"clip{i}"] = pair
+    return out
+
+# %% ../nbs/05_benchmark.ipynb #501f368a
+def tower_id(spec: str) -> str:
+    "A tower in a fingerprint: a folder by the SHA-256 of its weight files, a name as it is."
+    return checkpoint_hash(spec) if Path(spec).is_dir() else spec
+
+# %% ../nbs/05_benchmark.ipynb #46012d0b
+def esmif1_weights(checkpoint: str|os.PathLike|None=None, # a local ESM-IF1 `.pt` (default: the torch hub cache's)
+                  ) -> Path|None:
+    ("The ESM-IF1 checkpoint the benchmark uses, or None when there is none (the benchmark then has no ESM-IF1 row; it "
+     "never downloads the weights itself: `esm2-ab-clip fetch --paper` does).")
+    if checkpoint:
+        if not Path(checkpoint).is_file(): raise MissingInputError(f"--esmif1_checkpoint {checkpoint}: no such file")
+        return Path(checkpoint)
+    path = Path(torch.hub.get_dir())/"checkpoints"/f"{ESMIF1_NAME}.pt"
+    return path if path.is_file() else None
+
+# %% ../nbs/05_benchmark.ipynb #cb3c6dea
+def load_benchmark_models(roles: dict, # `tower_roles`
+                          cache: str|os.PathLike, # embedding cache folder (`{role}-{checksum}-{precision}.npz`)
+                          progress: bool=True, say=print,
+                          esmif1: str|os.PathLike|None=None, # ESM-IF1 weights (`esmif1_weights`); None: no such row
+                         ) -> dict:
+    ("The masked-LM scorers (a tower without a masked-LM head gets no zero-shot row, said), the feature functions "
+     "(one-hot and each tower, cached) and ProteinMPNN.")
+    mlms = {}
+    for role, (_, scorer) in roles.items():
+        try: mlms[role] = load_mlm(scorer)
+        except InputError as e: say(f"benchmark: no masked-marginal row for {role} ({e})")
+    towers = {role: tiny_tower(f.removeprefix("tiny-"), seed=0) if f.startswith("tiny-") else load_tower(f)
+              for role, (f, _) in roles.items()}
+    return {"mlms": mlms, "features": tower_features(towers, cache, progress, onehot=True), "mpnn": MPNNScorer(),
+            "esmif1": ESMIF1Scorer.load(esmif1) if esmif1 else None}
+
+# %% ../nbs/05_benchmark.ipynb #06d27c1f
+BENCHMARK_COLUMNS = ["assay", "scheme", "predictor", "mode", "fraction", "n_train", "n_test", "spearman", "spearman_sd",
+                     "spearman_lo", "spearman_hi", "recall_top10", "recall_lo", "recall_hi", "vs_base", "vs_base_lo",
+                     "vs_base_hi", "vs_plain", "vs_plain_lo", "vs_plain_hi", "vs_zero_shot", "vs_zero_shot_lo",
+                     "vs_zero_shot_hi", "zero_shot_ref", "valid_spearman", "note"]
+
+def tidy_rows(t: pd.DataFrame, # `zero_shot_table` (scheme "all variants") or `supervised_table`
+             ) -> pd.DataFrame:  # `BENCHMARK_COLUMNS`
+    "One row shape for every predictor: zero-shot, published, probe or augmented."
+    if "scorer" in t:
+        return pd.DataFrame({"scheme": "all variants", "predictor": t.scorer, "fraction": 0.0, "n_train": 0,
+                             "n_test": t.n, "spearman_lo": t.ci_lo, "spearman_hi": t.ci_hi,
+                             "mode": np.where(t.scorer.str.endswith("(AbBiBench)"), "published", "zero-shot"),
+                             **{c: t[c] for c in ("spearman", "recall_top10", "recall_lo", "recall_hi")}}
+                            ).reindex(columns=BENCHMARK_COLUMNS)
+    mode = np.where(t.fraction == 0, "zero-shot", np.where(t.tower.str.contains(" + ", regex=False), "augmented", "probe"))
+    names = {"tower": "predictor", "spearman_mean": "spearman", "spearman_ci_lo": "spearman_lo",
+             "spearman_ci_hi": "spearman_hi", "recall_top10_mean": "recall_top10", "recall_top10_ci_lo": "recall_lo",
+             "recall_top10_ci_hi": "recall_hi"}
+    return t.rename(columns=names).assign(mode=mode).reindex(columns=BENCHMARK_COLUMNS)
+
+# %% ../nbs/05_benchmark.ipynb #1748d540
+def assay_rows(row, # one registry row
+               models: dict, # `load_benchmark_models`
+               fractions=(0.2, 1.0), seeds=range(5), data=None, min_variants: int=100, n_boot: int=1000,
+               progress: bool=True,
+               seconds: dict|None=None, # filled with the seconds of each step: zero-shot, embeddings, probes
+              ) -> pd.DataFrame:  # `BENCHMARK_COLUMNS`
+    ("Every row of one assay: zero-shot on all its variants (ours and AbBiBench's), then each split scheme's "
+     "leaderboard, or the reason it has none.")
+    seconds = {} if seconds is None else seconds
+    t0 = time.time()
+    df, ours, pub = zero_shot_scores(row, models["mlms"], models["mpnn"], data, models.get("esmif1"))
+    rows = [tidy_rows(zero_shot_table(row, df, ours, pub, n_boot))]
+    t1 = time.time()
+    if len(df) >= min_variants:
+        for f in models["features"].values(): f(df.sequence.tolist())   # the towers' embeddings, cached
+    t2 = time.time()
+    zs = {k: lookup_scores(df.sequence.tolist(), v) for k, v in ours.items()}
+    augment_with = next((k for k in (SITE_TABLE, "base masked marginal") if k in zs), None)
+    for scheme in SCHEMES:
+        split = assay_split(df, df.wt.iloc[0], scheme, seed=0, name=row.name) if len(df) >= min_variants else None
+        why = supervised_problem(len(df), split, min_variants)
+        if why:
+            rows.append(pd.DataFrame([{"scheme": scheme, "mode": "none", "note": why}]))
+            continue
+        t = supervised_table(split, models["features"], zs, augment_with, fractions, seeds, row.higher_is_better,
+                             n_boot, progress)
+        rows.append(tidy_rows(t))
+    seconds.update({"zero-shot": round(t1 - t0, 1), "embeddings": round(t2 - t1, 1), "probes": round(time.time() - t2, 1)})
+    return pd.concat(rows, ignore_index=True).assign(assay=row.name).reindex(columns=BENCHMARK_COLUMNS)
+
+# %% ../nbs/05_benchmark.ipynb #2419c3eb
+def headline_table(bench: pd.DataFrame, # `run_benchmark`'s rows
+                  ) -> pd.DataFrame:  # predictor x assay Spearman, then `mean` and `mean rank` (1 = best of its assay)
+    ("Spearman per predictor and assay: zero-shot and published scores on all variants; probes at the largest fraction "
+     "of each split scheme, on its held-out test variants.")
+    b = bench[bench["mode"] != "none"]
+    b = b[(b.scheme == "all variants") | ((b.fraction > 0) & (b.fraction == b.groupby(["assay", "scheme"]).fraction
+                                                                             .transform("max")))]
+    label = np.where(b.scheme == "all variants", b.predictor,
+                     b.predictor + " (" + b.scheme + ", " + (100 * b.fraction).round().astype(int).astype(str) + " %)")
+    piv = b.assign(label=label).pivot_table(index="label", columns="assay", values="spearman", sort=False)
+    piv = piv[[a for a in dict.fromkeys(bench.assay) if a in piv.columns]]
+    out = piv.assign(mean=piv.mean(axis=1), **{"mean rank": piv.rank(ascending=False).mean(axis=1)})
+    return out.sort_values("mean", ascending=False).rename_axis(index="predictor", columns=None)
+
+# %% ../nbs/05_benchmark.ipynb #8c27e3ed
+def interval(v, lo, hi) -> str:
+    "`+0.12 [+0.05, +0.20]`, or empty for a missing value."
+    return f"{v:+.2f} [{lo:+.2f}, {hi:+.2f}]" if v == v else ""
+
+# %% ../nbs/05_benchmark.ipynb #779a1510
+STRUCTURE_MODELS = ("ESMIF1", "ProteinMPNN", "Antifold", "ESM3-Open-structure", "FoldX", "SaProt")
+
+def uses_structure(predictor: str) -> bool:
+    "Whether a zero-shot scorer reads the parent structure: AbBiBench's structure-based models and the site table."
+    return predictor.startswith(STRUCTURE_MODELS)
+
+# %% ../nbs/05_benchmark.ipynb #cd3bc731
+def compare(a, b) -> str:
+    "'ahead' / 'behind' when two rows' 95 % intervals do not overlap, else 'intervals overlap'."
+    if a.spearman_lo > b.spearman_hi: return "ahead"
+    return "behind" if a.spearman_hi < b.spearman_lo else "intervals overlap"
+
+# %% ../nbs/05_benchmark.ipynb #b19de073
+def assay_findings(g: pd.DataFrame, # one assay's rows of `run_benchmark`
+                  ) -> list[str]:
+    ("Sentences on one assay from its rows: zero-shot structure vs sequence, CLIP − base per split and fraction, and the "
+     "fewest labels at which the probe best on validation beats the zero-shot scorer best on validation.")
+    iv = lambda r: interval(r.spearman, r.spearman_lo, r.spearman_hi)
+    z = g[g.scheme == "all variants"].sort_values("spearman", ascending=False)
+    s, q = z[z.predictor.map(uses_structure)], z[~z.predictor.map(uses_structure)]
+    out = [f"zero-shot on all {int(z.n_test.max())} variants: best structure-based {s.predictor.iloc[0]} "
+           f"{iv(s.iloc[0])} vs best sequence-only {q.predictor.iloc[0]} {iv(q.iloc[0])}: "
+           f"{compare(s.iloc[0], q.iloc[0]).replace('ahead', 'structure ahead').replace('behind', 'structure behind')}"
+           if len(s) and len(q) else
+           f"zero-shot on all {int(z.n_test.max())} variants: best {z.predictor.iloc[0]} {iv(z.iloc[0])}"]
+    for scheme, h in g[g.scheme.isin(SCHEMES)].groupby("scheme", sort=False):
+        if (h["mode"] == "none").all():
+            out.append(f"{scheme} split: {h.note.iloc[0]}")
+            continue
+        c = h[(h.predictor == "clip") & h.vs_base.notna()]
+        moves = [f"{interval(r.vs_base, r.vs_base_lo, r.vs_base_hi)} at {int(r.n_train)} labels" for r in c.itertuples()]
+        probes = h[h["mode"].isin(["probe", "augmented"])]
+        best = probes.loc[probes.groupby("fraction").valid_spearman.idxmax()].sort_values("fraction")
+        win = best[best.vs_zero_shot_lo > 0]
+        need = (f"{win.predictor.iloc[0]} beats it with {int(win.n_train.iloc[0])} labels "
+                f"({interval(*win[['vs_zero_shot', 'vs_zero_shot_lo', 'vs_zero_shot_hi']].iloc[0])})" if len(win) else
+                f"no validation-chosen probe beats it with up to {int(best.n_train.max())} labels")
+        out.append(f"{scheme} split ({int(h.n_test.max())} test variants): CLIP − base "
+                   f"{'; '.join(moves) if moves else 'not measured (one tower)'}; against the zero-shot scorer best "
+                   f"on validation ({h.zero_shot_ref.dropna().iloc[0]}), {need}")
+    return out
+
+# %% ../nbs/05_benchmark.ipynb #ee3feb9c
+def benchmark_findings(bench: pd.DataFrame, # `run_benchmark`'s rows
+                      ) -> str:
+    "Markdown: one bullet per assay (`assay_findings`), then the counts over assays and probe comparisons."
+    lines = [f"- **{a}**: " + "; ".join(assay_findings(g)) + "." for a, g in bench.groupby("assay", sort=False)]
+    verdicts = []
+    for _, g in bench.groupby("assay", sort=False):
+        z = g[g.scheme == "all variants"].sort_values("spearman", ascending=False)
+        s, q = z[z.predictor.map(uses_structure)], z[~z.predictor.map(uses_structure)]
+        if len(s) and len(q): verdicts.append(compare(s.iloc[0], q.iloc[0]))
+    c = bench[(bench.predictor == "clip") & bench.vs_base.notna()]
+    lines.append(f"- Overall: the best structure-based zero-shot score is ahead of the best sequence-only one on "
+                 f"{verdicts.count('ahead')} of {len(verdicts)} assays with a structure and behind on "
+                 f"{verdicts.count('behind')}; the CLIP tower's probe differs from the base tower's with an interval "
+                 f"above zero in {(c.vs_base_lo > 0).sum()} and below zero in {(c.vs_base_hi < 0).sum()} of {len(c)} "
+                 "comparisons (assay × split × fraction).")
+    return "\n".join(lines)
+
+# %% ../nbs/05_benchmark.ipynb #f26bd9c8
+def readme_table(bench: pd.DataFrame, # `run_benchmark`'s rows
+                ) -> str:  # a Markdown table, one row per assay
+    ("The headline predictors per assay: the best published and the best own zero-shot score (all variants), the probe "
+     "best on validation at the largest fraction on each split, and CLIP − base there.")
+    iv = lambda r: interval(r.spearman, r.spearman_lo, r.spearman_hi)
+    rows = []
+    for assay, g in bench.groupby("assay", sort=False):
+        z = g[g.scheme == "all variants"].sort_values("spearman", ascending=False)
+        pub, own = z[z["mode"] == "published"], z[z["mode"] == "zero-shot"]
+        row = {"assay": assay, "variants": int(z.n_test.max()),
+               "best published zero-shot": f"{pub.predictor.iloc[0].removesuffix(' (AbBiBench)')} {iv(pub.iloc[0])}"
+               if len(pub) else "",
+               "best own zero-shot": f"{own.predictor.iloc[0]} {iv(own.iloc[0])}" if len(own) else ""}
+        for scheme in SCHEMES:
+            p = g[(g.scheme == scheme) & g["mode"].isin(["probe", "augmented"])]
+            p = p[p.fraction == p.fraction.max()]
+            best = p.loc[p.valid_spearman.idxmax()] if len(p) else None
+            c = p[p.predictor == "clip"]
+            row[f"probe, {scheme} split"] = f"{best.predictor} {iv(best)} ({int(best.n_train)} labels)" if len(p) else "–"
+            row[f"CLIP − base, {scheme}"] = (interval(*c[["vs_base", "vs_base_lo", "vs_base_hi"]].iloc[0])
+                                             if len(c) else "–")
+        rows.append(row)
+    return pd.DataFrame(rows).to_markdown(index=False)
+
+# %% ../nbs/05_benchmark.ipynb #3588a271
+def benchmark_markdown(bench: pd.DataFrame, # `run_benchmark`'s rows
+                       roles: dict, # `tower_roles`
+                      ) -> str:
+    ("`benchmark.md`: the headline table, per assay every row with its intervals and the splits' notes, then the "
+     "sentences of `benchmark_findings`.")
+    legend = "; ".join(f"{r} = {f}" for r, (f, _) in roles.items())
+    h = headline_table(bench).map(lambda v: f"{v:+.2f}" if v == v else "")
+    h["mean rank"] = headline_table(bench)["mean rank"].map("{:.1f}".format)
+    parts = ["# Binding benchmark across antibodies", "",
+             f"Towers: {legend}. Intervals: 95 % bootstrap over the test variants; CLIP − base and augmented − plain "
+             "are paired (the same resamples).", "",
+             "## Spearman ρ per assay (zero-shot: all variants; probes: held-out test variants, largest fraction)",
+             "", "`mean` and `mean rank` are over the assays where a predictor has a value (rank 1: the best of its "
+             "assay), so rows with different assays are not strictly comparable.", "", h.to_markdown(), ""]
+    for assay, g in bench.groupby("assay", sort=False):
+        parts += [f"## {assay}", ""] + [f"- {s}: {n}" for s, n in g.groupby("scheme", sort=False).note.first().items()
+                                          if isinstance(n, str)] + [""]
+        g = g[g["mode"] != "none"]
+        t = pd.DataFrame({"split": g.scheme, "predictor": g.predictor, "mode": g["mode"],
+                          "labels": g.n_train.astype(int), "test": g.n_test.astype(int),
+                          "Spearman [95 % CI]": [interval(*v) for v in zip(g.spearman, g.spearman_lo, g.spearman_hi)],
+                          "top-10 % recall": [interval(*v) for v in zip(g.recall_top10, g.recall_lo, g.recall_hi)],
+                          "CLIP − base": [interval(*v) for v in zip(g.vs_base, g.vs_base_lo, g.vs_base_hi)],
+                          "augmented − plain": [interval(*v) for v in zip(g.vs_plain, g.vs_plain_lo, g.vs_plain_hi)]})
+        parts += [t.to_markdown(index=False), ""]
+    return "\n".join(parts + ["## What the rows say", "", benchmark_findings(bench), ""])
+
+# %% ../nbs/05_benchmark.ipynb #cd947aec
+def plot_benchmark(h: pd.DataFrame, # `headline_table`
                    path: str|os.PathLike):
-    "Heatmap of Spearman ρ, scorer × assay, scorers by their mean over the assays they score."
+    "Heatmap of Spearman ρ, predictor × assay, with the mean and mean rank written in the last two columns."
     import matplotlib.pyplot as plt
-    piv = zs.pivot(index="scorer", columns="assay", values="spearman")[list(dict.fromkeys(zs.assay))]
-    piv = piv.loc[piv.mean(axis=1).sort_values(ascending=False).index]
-    fig, ax = plt.subplots(figsize=(7.5, 1.2 + 0.3 * len(piv)))
-    im = ax.imshow(piv.values, cmap="RdBu_r", vmin=-0.8, vmax=0.8, aspect="auto")
-    ax.set_xticks(range(piv.shape[1]), piv.columns)
-    ax.set_yticks(range(piv.shape[0]), piv.index, fontsize=8)
-    for (i, j), v in np.ndenumerate(piv.values):
-        if v == v: ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=7)
-    fig.colorbar(im, label="Spearman ρ with binding")
-    ax.set_title("Zero-shot scores across antibodies", fontsize=9)
+    assays = [c for c in h.columns if c not in ("mean", "mean rank")]
+    fig, ax = plt.subplots(figsize=(3.2 + 0.9 * len(assays), 1.2 + 0.26 * len(h)))
+    im = ax.imshow(h[assays].values, cmap="RdBu_r", vmin=-0.8, vmax=0.8, aspect="auto")
+    for (i, j), v in np.ndenumerate(h[assays].values):
+        if v == v: ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=6)
+    for i, (m, r) in enumerate(zip(h["mean"], h["mean rank"])):
+        ax.text(len(assays) - 0.3, i, f"{m:+.2f}   {r:.1f}", va="center", fontsize=6)
+    ax.set_xticks(range(len(assays) + 1), assays + ["mean   rank"], fontsize=7)
+    ax.set_xlim(-0.5, len(assays) + 0.6)
+    ax.set_yticks(range(len(h)), h.index, fontsize=6)
+    fig.colorbar(im, label="Spearman ρ with binding", shrink=0.6)
+    ax.set_title("Binding benchmark: zero-shot (all variants) and probes (held-out test variants)", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=80)
+    plt.close(fig)   # written to `path`; not shown again where the caller runs in a notebook
     return fig
 
-# %% ../nbs/05_benchmark.ipynb #a967d2c9
-def run_zero_shot_benchmark(registry: pd.DataFrame, # `read_registry` (or some of its rows)
-                            out: str|os.PathLike, # the benchmark folder: assays/{name}.csv, zero_shot_benchmark.*
-                            tower: str="antiberty", # the masked-LM scorer (`load_mlm`: a name, folder or CLIP run)
-                            data=None, force: bool=False, say=print) -> pd.DataFrame:
-    ("Every assay's zero-shot table, one atomic stamped CSV per assay (reused while its inputs are unchanged), then "
-     "`zero_shot_benchmark.csv`, `.md` and `.png` over all of them.")
-    out = Path(out)
-    models, tables = {}, []
+# %% ../nbs/05_benchmark.ipynb #44c96de4
+def run_benchmark(registry: pd.DataFrame, # `read_registry` (or some of its rows)
+                  out: str|os.PathLike, # the benchmark folder: assays/{name}.csv, benchmark.csv, .md, .png
+                  towers=("antiberty",), # a base tower first, then CLIP runs (`tower_roles`)
+                  fractions=(0.2, 1.0), seeds=range(5), data=None,
+                  cache: str|os.PathLike|None=None, # tower embedding cache (default: `out/embedding_cache`)
+                  min_variants: int=100, n_boot: int=1000, force: bool=False, progress: bool=True,
+                  say=print,
+                  esmif1: str|os.PathLike|None=None, # ESM-IF1 weights (default: the torch hub cache's, when present)
+                 ) -> pd.DataFrame:  # `BENCHMARK_COLUMNS`
+    ("Every assay's rows, one atomic stamped CSV per assay (reused while the registry row, its files, the towers and "
+     "the settings are unchanged), then `benchmark.csv`, `.md` and the heatmap over all of them.")
+    out, roles, models, esmif1 = Path(out), tower_roles(list(towers)), {}, esmif1_weights(esmif1)
+    t0 = time.time()
+    ids = {r: [tower_id(f), tower_id(m)] for r, (f, m) in roles.items()}
+    ids["esmif1"] = [str(esmif1), esmif1.stat().st_size] if esmif1 else None
+    frames = []
     for row in registry.itertuples(index=False):
-        path, fp = path_inside(out/"assays", f"{row.name}.csv"), assay_fingerprint(row, tower, data)
+        path = path_inside(out/"assays", f"{row.name}.csv")
+        fp = fingerprint(assay_fingerprint(row, ids, data), list(fractions), list(seeds), min_variants, n_boot)
         if not reusable(path, fp, force):
-            if not models: models.update(mlm=load_mlm(tower), mpnn=MPNNScorer())
-            t0 = time.time()
-            df, ours, pub = zero_shot_scores(row, models["mlm"], models["mpnn"], data)
-            write_csv(zero_shot_table(row, df, ours, pub).assign(tower=tower), path)
-            stamp(output_stamp(path), fp, assay=row.name)
-            say(f"benchmark {row.name}: {len(df)} variants, {len(ours)} own scorer(s) and {len(pub)} published, "
-                f"{time.time() - t0:.0f} s")
-        tables.append(pd.read_csv(path))
-    zs = pd.concat(tables, ignore_index=True)
-    write_csv(zs, out/"zero_shot_benchmark.csv")
-    rho = zs.assign(rho=[f"{a:+.2f} [{b:+.2f}, {c:+.2f}]" for a, b, c in zip(zs.spearman, zs.ci_lo, zs.ci_hi)])
-    table = rho.pivot(index="scorer", columns="assay", values="rho")[list(dict.fromkeys(zs.assay))].fillna("")
-    (out/"zero_shot_benchmark.md").write_text("Zero-shot Spearman ρ with binding [95 % bootstrap interval]\n\n"
-                                               + table.to_markdown() + "\n")
-    plot_zero_shot(zs, out/"zero_shot_benchmark.png")
-    return zs
+            if not models:
+                models = load_benchmark_models(roles, cache or out/"embedding_cache", progress, say, esmif1)
+                say(f"benchmark: models loaded in {time.time() - t0:.0f} s" + ("" if esmif1 else
+                    "; no ESM-IF1 row (no weights in the torch hub cache; --esmif1_checkpoint to give them)"))
+            seconds = {}
+            rows = assay_rows(row, models, fractions, seeds, data, min_variants, n_boot, progress, seconds)
+            write_csv(rows, path)
+            stamp(output_stamp(path), fp, assay=row.name, towers=roles, seconds=seconds)
+            say(f"benchmark {row.name}: {int(rows.n_test.iloc[0])} variants, {(rows['mode'] == 'published').sum()} "
+                f"published row(s), {rows['mode'].isin(['probe', 'augmented']).sum()} probe row(s); seconds: "
+                + ", ".join(f"{k} {v:.0f}" for k, v in seconds.items()))
+        frames.append(pd.read_csv(path))
+    bench = pd.concat(frames, ignore_index=True)
+    write_csv(bench, out/"benchmark.csv")
+    (out/"benchmark.md").write_text(benchmark_markdown(bench, roles))
+    plot_benchmark(headline_table(bench), out/"benchmark.png")
+    return bench

@@ -21,8 +21,8 @@ __all__ = ['PAPER_TOWER', 'PAPER_ENCODER', 'COMMANDS', 'resolve_tower', 'check_p
            'stage_ingest', 'join_processes', 'stage_embed', 'stage_train', 'zero_shot_scorers', 'read_new_variants',
            'check_new_lengths', 'evaluate_assay', 'stage_evaluate', 'write_report', 'device_line', 'run_all',
            'ingest_cli', 'embed_cli', 'train_cli', 'evaluate_cli', 'fetch_cli', 'run_cli', 'score_cli',
-           'stage_benchmark', 'benchmark_cli', 'embed_seqs_cli', 'read_sequences', 'write_sequence_embeddings',
-           'one_line', 'crash_log', 'main']
+           'parse_fractions', 'stage_benchmark', 'benchmark_cli', 'embed_seqs_cli', 'read_sequences',
+           'write_sequence_embeddings', 'one_line', 'crash_log', 'main']
 
 # %% ../nbs/cli.ipynb #f78d094b
 def _say(msg: str): print(f"[esm2-ab-clip {time.strftime('%H:%M:%S')}] {msg}", flush=True)
@@ -252,11 +252,13 @@ def evaluate_assay(d: RunDirs, csv, seq_col: str, label_col: str, higher_is_bett
                    zero_shot: bool=True, predict: str|None=None,
                    split=None, # the assay's `csv_split`, when the caller made it (checked before any model loaded)
                    new: tuple|None=None, # `read_new_variants` of `predict`, likewise
+                   predictor: str="best", # --predict: "best" on validation, or "gp" (mean and sd, notebook 06)
                   ) -> dict:
     ("Your own assay: the leaderboard of zero-shot scorers, plain and augmented probes (notebook 04), and optionally "
      "predictions for new rows.")
     from esm2_ab_clip.affinity import csv_split, tower_features, FRACTIONS
-    from esm2_ab_clip.zeroshot import leaderboard, best_predictor, predict_new, format_leaderboard, plot_leaderboard
+    from esm2_ab_clip.zeroshot import (leaderboard, best_predictor, predict_new, format_leaderboard, plot_leaderboard,
+                                       consensus, read_parent)
     from esm2_ab_clip.affinity import residue_limit
     raw = pd.read_csv(csv)
     if seq_col in raw.columns:   # too long for a tower: refused here, where the CSV row is still known
@@ -286,7 +288,14 @@ def evaluate_assay(d: RunDirs, csv, seq_col: str, label_col: str, higher_is_bett
     res = {"byo": str(d.affinity/"byo_table.md"), "best": best}
     if new is not None:
         table, rows = new
-        p = predict_new(split, feats, zs, best, rows, higher_is_better, seq_col="raw")
+        if predictor == "gp":
+            from esm2_ab_clip.gp import predict_with_gp
+            w = wt or consensus(pd.concat([split.train, split.valid, split.test]).raw.tolist())
+            p, sd, best = predict_with_gp(split, rows, w, feats["base"], zs.get("zero-shot base"),
+                                          read_parent(structure, chain) if structure else None, chain,
+                                          higher_is_better=higher_is_better)
+            table = table.assign(sd=sd)
+        else: p = predict_new(split, feats, zs, best, rows, higher_is_better, seq_col="raw")
         out = d.affinity/"predictions.csv"
         with atomic_path(out) as tmp: table.assign(prediction=p, predictor=best).to_csv(tmp, index=False)
         _say(f"predict: {len(table)} rows scored by {best} → {out} (oriented like {label_col}: "
@@ -299,12 +308,13 @@ def stage_evaluate(out, tower: str="antiberty", clip_seed: int=0, quick: bool=Fa
                    csv: str|None=None, seq_col: str="sequence", label_col: str="label", higher_is_better: bool=False,
                    prefix: str="", suffix: str="", data=None, progress: bool=True, paper: bool=False,
                    wt: str|None=None, structure: str|None=None, chain: str|None=None, zero_shot: bool=True,
-                   predict: str|None=None) -> dict:
+                   predict: str|None=None, predictor: str="best") -> dict:
     ("Stage 4: binding-affinity probe study, base vs CLIP tower vs one-hot (notebook 03); or your own CSV (with "
      "zero-shot rows).")
     from esm2_ab_clip.affinity import (affinity_study, tower_features, plot_learning_curves, STUDIES, PAPER_STUDIES,
                                        FRACTIONS, verdict_at)
     split = new = None
+    if predictor not in ("best", "gp"): raise InputError(f"--predictor {predictor!r}: give best or gp")
     if csv is not None:   # the assay and the new variants are checked before any model loads or any folder appears
         from esm2_ab_clip.affinity import csv_split
         split = csv_split(csv, seq_col, label_col, prefix, suffix)
@@ -319,7 +329,7 @@ def stage_evaluate(out, tower: str="antiberty", clip_seed: int=0, quick: bool=Fa
                                               f"--out {out})")
     if csv is not None:
         return evaluate_assay(d, csv, seq_col, label_col, higher_is_better, towers, tower, clip_seed, seeds, prefix,
-                              suffix, progress, wt, structure, chain, zero_shot, predict, split, new)
+                              suffix, progress, wt, structure, chain, zero_shot, predict, split, new, predictor)
     fp = fingerprint(checkpoint_hash(clip_tower), tower, quick, paper, seeds, str(data_dir(data)))
     why = stale_reason(d.affinity/"provenance.json", fp) if (d.affinity/"affinity_runs.csv").exists() else None
     if (d.affinity/"affinity_runs.csv").exists() and not force and not why:
@@ -490,26 +500,35 @@ def evaluate_cli(out: str="runs/demo", # run directory (reads clip/seed*/tower, 
                  no_zero_shot: store_true=False, # --csv: probe rows only
                  # --csv: a CSV of unlabelled variants (same --seq_col) scored by the best predictor on validation
                  predict: str=None,
+                 # --predict with "best" (the leaderboard's best on validation) or "gp" (notebook 06's GP: mean and sd)
+                 predictor: str="best",
                  force: store_true=False): # redo even when the outputs exist
     ("Stage 4: binding-affinity evaluation (probe mode): base vs CLIP tower vs one-hot, or your own CSV (with "
      "zero-shot rows).")
     r = stage_evaluate(out, tower, clip_seed, quick, seeds, force, csv, seq_col, label_col, higher_is_better, prefix,
                        suffix, data,
-                       paper=paper, wt=wt, structure=structure, chain=chain, zero_shot=not no_zero_shot, predict=predict)
+                       paper=paper, wt=wt, structure=structure, chain=chain, zero_shot=not no_zero_shot, predict=predict,
+                       predictor=predictor)
     if "verdict" in r: print(r["verdict"])
 
 # %% ../nbs/cli.ipynb #07a4449c
 @call_parse
 def fetch_cli(data: str=None, # data directory to fill (default: $ESM2_AB_CLIP_DATA, else the repo's data/)
               paper: store_true=False, # also what --paper needs: the 14H/14L train CSVs, ESM-IF1 and ESM2-8M
+              benchmark: store_true=False, # also the benchmark's assay files (notebook 05), pinned
+              registry: str=None, # --benchmark: a TSV of your own assays (default: the package's registry)
               retries: int=3, # attempts per download (a dropped connection resumes)
               # allow adding files to a data directory that holds files fetch did not put there
               into_existing: store_true=False,
               no_progress: store_true=False): # no progress bars
-    ("Download what the study needs (SAbDab, the 14H/14L CSVs; --paper: the models) into the data directory, verified "
-     "and resumable.")
+    ("Download what the study needs (SAbDab, the 14H/14L CSVs; --paper: the models; --benchmark: the assays) into the "
+     "data directory, verified and resumable.")
     from esm2_ab_clip.fetch import fetch
     fetch("paper" if paper else "default", data, retries, not no_progress, into_existing, say=_say)
+    if benchmark or registry:
+        from esm2_ab_clip.benchmark import read_registry, registry_sources
+        fetch("benchmark", data, retries, not no_progress, into_existing, say=_say,
+              sources=registry_sources(read_registry(registry)))
 
 # %% ../nbs/cli.ipynb #e95e9ac7
 @call_parse
@@ -557,34 +576,62 @@ def score_cli(csv: str=None, # CSV of variants (required)
     with atomic_path(out) as tmp: df.to_csv(tmp, index=False)
     _say(f"score: {len(df)} variants × {len([c for c in df.columns if c.startswith('zs_')])} scorer(s) → {out}")
 
+# %% ../nbs/cli.ipynb #ef092235
+def parse_fractions(text: str, what: str="--fractions") -> tuple[float, ...]:
+    "Comma-separated fractions of the training labels, each in (0, 1]."
+    try: fr = tuple(float(x) for x in text.split(",") if x.strip())
+    except ValueError: fr = ()
+    if not fr or not all(0 < f <= 1 for f in fr): raise InputError(f"{what} {text!r}: give fractions in (0, 1], comma-"
+                                                                   "separated, e.g. 0.2,1.0")
+    return fr
+
 # %% ../nbs/cli.ipynb #1b1a0243
-def stage_benchmark(out, registry: str|None=None, assays: str|None=None, tower: str="antiberty", data=None,
-                    force: bool=False) -> pd.DataFrame:
-    ("Zero-shot scores of every registry assay (notebook 05) beside AbBiBench's published ones, in `OUT/benchmark/`; "
-     "one process per folder.")
-    from esm2_ab_clip.benchmark import read_registry, run_zero_shot_benchmark
-    reg = read_registry(registry)
+def stage_benchmark(out, registry: str|None=None, assays: str|None=None, towers: str|None=None,
+                    fractions: str="0.2,1.0", seeds: int=5, cache: str|None=None, data=None, force: bool=False,
+                    progress: bool=True, gp: bool=False, esmif1_checkpoint: str|None=None) -> pd.DataFrame:
+    ("Every registry assay (notebook 05): zero-shot scores beside AbBiBench's published ones, probes on two split "
+     "schemes, in `OUT/benchmark/`; one process per folder.")
+    from esm2_ab_clip.benchmark import read_registry, run_benchmark
+    reg, fr = read_registry(registry), parse_fractions(fractions)
     if assays:
         names = [a.strip() for a in assays.split(",") if a.strip()]
         unknown = [a for a in names if a not in reg.index]
         if unknown: raise InputError(f"--assays: no assay {unknown} in the registry; its assays are {list(reg.index)}")
         reg = reg.loc[names]
     d = RunDirs(Path(out))
+    names = [t.strip() for t in towers.split(",") if t.strip()] if towers else (
+        ["antiberty"] + [str(d.seed_dir(0))] * (d.seed_dir(0)/"tower").is_dir())
     with folder_lock(d.root/"benchmark", "benchmark"):
-        zs = run_zero_shot_benchmark(reg, d.root/"benchmark", tower, data, force, say=_say)
-    _say(f"benchmark: {zs.assay.nunique()} assay(s), {len(zs)} rows → {d.root/'benchmark'/'zero_shot_benchmark.md'}")
-    return zs
+        bench = run_benchmark(reg, d.root/"benchmark", names, fr, range(seeds), data,
+                              cache or d.affinity/"embedding_cache", force=force, progress=progress, say=_say,
+                              esmif1=esmif1_checkpoint)
+        _say(f"benchmark: {bench.assay.nunique()} assay(s), {len(bench)} rows → {d.root/'benchmark'/'benchmark.md'}")
+        if gp:
+            from esm2_ab_clip.gp import run_gp_benchmark
+            g = run_gp_benchmark(reg, d.root/"benchmark", names, fr, range(seeds), data,
+                                 cache or d.affinity/"embedding_cache", force=force, progress=progress, say=_say)
+            _say(f"benchmark GP: {int((g['mode'] == 'gp').sum())} rows → {d.root/'benchmark'/'gp.md'}")
+    return bench
 
 # %% ../nbs/cli.ipynb #4e9b1c74
 @call_parse
 def benchmark_cli(out: str="runs/bench", # run directory (writes benchmark/)
                   registry: str=None, # a TSV of your own assays (the registry's shape; default: the package's registry)
                   assays: str=None, # comma-separated assay names (default: every assay of the registry)
-                  tower: str="antiberty", # the masked-LM scorer: antiberty, a tower folder or a CLIP run
+                  # comma-separated: a base tower (antiberty, a folder), then CLIP runs (default: antiberty, and OUT/clip/seed0
+                  # when it exists)
+                  towers: str=None,
+                  fractions: str="0.2,1.0", # fractions of each split's training variants the probes get
+                  seeds: int=5, # seeds per probe fraction
+                  cache: str=None, # tower embedding cache (default: OUT/affinity/embedding_cache, the main job's)
                   data: str=None, # data directory (the registry's relative paths start there)
+                  gp: store_true=False, # also the structure-aware GP rows (notebook 06): gp.csv, gp.md
+                  esmif1_checkpoint: str=None, # ESM-IF1 weights for its zero-shot row (default: the torch hub cache's)
                   force: store_true=False): # redo assays whose tables exist
-    "Zero-shot scores across antibodies: ours beside AbBiBench's published ones, with intervals (notebook 05)."
-    stage_benchmark(out, registry, assays, tower, data, force)
+    ("Binding benchmark across antibodies: zero-shot (ours and AbBiBench's published) and probes on random and "
+     "position-held-out splits, with intervals (notebook 05); --gp: the structure-aware GP (notebook 06).")
+    stage_benchmark(out, registry, assays, towers, fractions, seeds, cache, data, force, gp=gp,
+                    esmif1_checkpoint=esmif1_checkpoint)
 
 # %% ../nbs/cli.ipynb #1eb242d3
 @call_parse

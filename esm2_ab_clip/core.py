@@ -380,7 +380,8 @@ def check_output(path: str|os.PathLike, # the file a command is about to write
 
 # %% ../nbs/core.ipynb #3ec112ee
 def render_readme(nb_path: str|os.PathLike) -> str:
-    "Markdown for a README from a notebook: markdown cells as they are, code cells fenced with their text output."
+    ("Markdown for a README from a notebook: markdown cells as they are, code cells fenced with their text output; a "
+     "cell marked `#| echo: false` shows only its output, and a Markdown output (`IPython.display.Markdown`) as it is.")
     nb = json.loads(Path(nb_path).read_text())
     parts = []
     for c in nb["cells"]:
@@ -389,10 +390,11 @@ def render_readme(nb_path: str|os.PathLike) -> str:
         if c["cell_type"] == "markdown":
             parts.append(src)
             continue
-        parts.append(f"```python\n{src}\n```")
-        text = lambda o: "".join(o.get("text", "")) or "".join(o.get("data", {}).get("text/plain", ""))
-        outs = [text(o).strip() for o in c.get("outputs", [])]
-        outs = [o for o in outs if o]
-        if outs: parts.append("```\n" + "\n".join(outs) + "\n```")
+        if "#| echo: false" not in src: parts.append(f"```python\n{src}\n```")
+        for o in c.get("outputs", []):
+            md = "".join(o.get("data", {}).get("text/markdown", ""))
+            text = ("".join(o.get("text", "")) or "".join(o.get("data", {}).get("text/plain", ""))).strip()
+            if md: parts.append(md.strip())
+            elif text: parts.append("```\n" + text + "\n```")
     return ("<!-- generated from nbs/index.ipynb by esm2_ab_clip.core.render_readme: edit the notebook, not this file "
             "-->\n\n") + "\n\n".join(parts) + "\n"

@@ -188,6 +188,14 @@ def format_problem(check: str|None, # a `Source.check`
         try: read_esmif1_checkpoint(path)
         except ValueError as e: return str(e).split(": delete it")[0].replace(str(path), "the file")
         return None
+    if check == "csv":
+        lines = head.decode("utf-8", "replace").splitlines()
+        if len(lines) < 2 or lines[0].count(",") < 1: return "not a CSV table (no header with two or more columns)"
+        if not full: return None
+        import pandas as pd
+        try: pd.read_csv(path)
+        except (ValueError, UnicodeDecodeError) as e: return f"not a readable CSV ({str(e).splitlines()[0]})"
+        return None
     raise ValueError(f"unknown format check {check!r}")
 
 # %% ../nbs/fetch.ipynb #8ea58012

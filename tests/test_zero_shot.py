@@ -75,3 +75,22 @@ def test_evaluate_csv_leaderboard_and_predict(tmp_path):
     assert (tmp_path/"run"/"affinity"/"byo_leaderboard.png").stat().st_size > 1000
     pred = pd.read_csv(tmp_path/"run"/"affinity"/"predictions.csv")
     assert pred.id.tolist() == [f"n{i}" for i in range(len(new))] and pred.prediction.notna().all() and pred.predictor.nunique() == 1
+
+@needs_data
+def test_evaluate_predict_with_the_structure_aware_gp(tmp_path):
+    "`evaluate --predictor gp --predict`: the GP (notebook 06) writes a mean and a standard deviation per new row, in order."
+    csv, pdb, chain, wt = make_assay(tmp_path, n=60)
+    new = pd.read_csv(csv).heavy.iloc[::-1].iloc[:5].tolist()
+    pd.DataFrame({"id": [f"n{i}" for i in range(len(new))], "heavy": new}).to_csv(tmp_path/"new.csv", index=False)
+    r = cli("evaluate", "--csv", csv, "--seq_col", "heavy", "--label_col", "kd", "--tower", "tiny-bert", "--seeds", 1,
+            "--structure", pdb, "--chain", chain, "--wt", wt, "--out", tmp_path/"run", "--predict", tmp_path/"new.csv",
+            "--predictor", "gp", "--no_zero_shot")   # the GP reads the structure itself (site table, not the exact score)
+    assert "scored by GP struct + seq(base) | zero-shot mean" in r.stdout, r.stdout
+    pred = pd.read_csv(tmp_path/"run"/"affinity"/"predictions.csv")
+    assert pred.id.tolist() == [f"n{i}" for i in range(5)] and (pred.sd > 0).all() and pred.prediction.notna().all()
+    # the new rows are labelled rows of the assay: the GP's means follow their labels
+    kd = pd.read_csv(csv).set_index("heavy").kd.groupby(level=0).mean().loc[new].to_numpy()
+    assert np.corrcoef(pred.prediction, kd)[0, 1] > 0.5
+    r = cli("evaluate", "--csv", csv, "--seq_col", "heavy", "--label_col", "kd", "--out", tmp_path/"run2",
+            "--predict", tmp_path/"new.csv", "--predictor", "nope", check=False)
+    assert r.returncode == 2 and "--predictor 'nope': give best or gp" in r.stderr
