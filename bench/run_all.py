@@ -13,7 +13,7 @@ import nbformat
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = ["00_sabdab", "01_structure", "02_clip", "03_affinity", "04_zero_shot", "05_benchmark", "06_gp"]
+NOTEBOOKS = ["00_sabdab", "01_structure", "02_clip", "03_affinity", "04_zero_shot", "05_benchmark", "06_gp", "07_fold"]
 
 
 def run_notebook(path: Path, kernel: str, timeout: int):
@@ -27,7 +27,7 @@ def run_notebook(path: Path, kernel: str, timeout: int):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("notebooks", nargs="*", default=NOTEBOOKS, help="notebook names in nbs/ (default: 00-06)")
+    ap.add_argument("notebooks", nargs="*", default=NOTEBOOKS, help="notebook names in nbs/ (default: 00-07)")
     ap.add_argument("--save", action="store_true", help="write the executed notebooks back")
     ap.add_argument("--kernel", default="esm2-ab-clip", help="Jupyter kernel (bash setup.sh registers esm2-ab-clip)")
     ap.add_argument("--timeout", type=int, default=3600, help="seconds one cell may take")

@@ -20,8 +20,8 @@ from .core import (AbClipError, InputError, InputWarning, MissingInputError, rea
 __all__ = ['PAPER_TOWER', 'PAPER_ENCODER', 'COMMANDS', 'resolve_tower', 'check_paper_setup', 'ingest_fingerprint', 'note_redo',
            'stage_ingest', 'join_processes', 'stage_embed', 'stage_train', 'zero_shot_scorers', 'read_new_variants',
            'check_new_lengths', 'evaluate_assay', 'stage_evaluate', 'write_report', 'device_line', 'run_all',
-           'ingest_cli', 'embed_cli', 'train_cli', 'evaluate_cli', 'fetch_cli', 'run_cli', 'score_cli',
-           'parse_fractions', 'stage_benchmark', 'benchmark_cli', 'embed_seqs_cli', 'read_sequences',
+           'ingest_cli', 'embed_cli', 'train_cli', 'resolve_structure', 'evaluate_cli', 'fetch_cli', 'run_cli',
+           'score_cli', 'parse_fractions', 'stage_benchmark', 'benchmark_cli', 'embed_seqs_cli', 'read_sequences',
            'write_sequence_embeddings', 'one_line', 'crash_log', 'main']
 
 # %% ../nbs/cli.ipynb #f78d094b
@@ -477,6 +477,20 @@ def train_cli(out: str="runs/demo", # run directory (reads ingest/ and embedding
                 train_layers=train_layers,
                 residue_weight=residue_weight, struct_pooling=struct_pooling, precision=precision)
 
+# %% ../nbs/cli.ipynb #600057c9
+def resolve_structure(structure: str|None, # a PDB path, "predict", or None
+                      wt: str|None, wt_light: str|None, chain: str|None) -> str|None:
+    ("The parent structure's path: as given, or for `predict` the Fv of the wild type (`--chain`'s sequence) and its "
+     "partner (`--wt_light`, the other chain) folded once by IgFold (notebook 07) and cached in the output folder.")
+    if structure != "predict": return structure
+    if not wt or chain not in ("H", "L"):
+        raise InputError("--structure predict folds the wild type: give --wt (the variants' chain), --chain H or L, and "
+                         "--wt_light (the partner chain's sequence) for the Fv")
+    from esm2_ab_clip.fold import predicted_parent
+    other = "L" if chain == "H" else "H"
+    chains = {chain: wt.strip().upper(), **({other: wt_light.strip().upper()} if wt_light else {})}
+    return str(predicted_parent(dict(sorted(chains.items())), say=_say))
+
 # %% ../nbs/cli.ipynb #346722ed
 @call_parse
 def evaluate_cli(out: str="runs/demo", # run directory (reads clip/seed*/tower, writes affinity/)
@@ -495,8 +509,10 @@ def evaluate_cli(out: str="runs/demo", # run directory (reads clip/seed*/tower, 
                  paper: store_true=False,
                  # --csv: the wild type for the zero-shot rows (default: the consensus of the CSV's sequences)
                  wt: str=None,
-                 structure: str=None, # --csv: the parent structure (PDB) for a ProteinMPNN zero-shot row
+                 # --csv: the parent structure (PDB) for a ProteinMPNN zero-shot row, or "predict" (IgFold extra; needs --wt)
+                 structure: str=None,
                  chain: str=None, # --csv --structure: its chain the variants belong to
+                 wt_light: str=None, # --structure predict: the partner chain's sequence
                  no_zero_shot: store_true=False, # --csv: probe rows only
                  # --csv: a CSV of unlabelled variants (same --seq_col) scored by the best predictor on validation
                  predict: str=None,
@@ -505,6 +521,7 @@ def evaluate_cli(out: str="runs/demo", # run directory (reads clip/seed*/tower, 
                  force: store_true=False): # redo even when the outputs exist
     ("Stage 4: binding-affinity evaluation (probe mode): base vs CLIP tower vs one-hot, or your own CSV (with "
      "zero-shot rows).")
+    structure = resolve_structure(structure, wt, wt_light, chain)
     r = stage_evaluate(out, tower, clip_seed, quick, seeds, force, csv, seq_col, label_col, higher_is_better, prefix,
                        suffix, data,
                        paper=paper, wt=wt, structure=structure, chain=chain, zero_shot=not no_zero_shot, predict=predict,
@@ -560,8 +577,11 @@ def score_cli(csv: str=None, # CSV of variants (required)
               # comma-separated: antiberty, proteinmpnn, esmif1, a hub id, a tower folder, a CLIP run (RUN/clip/seed0);
               # NAME=... names its column zs_NAME
               scorer: str="antiberty",
-              structure: str=None, # parent structure (PDB, optionally gzipped), for proteinmpnn / esmif1
+              # parent structure (PDB, optionally gzipped) for proteinmpnn / esmif1, or "predict" (IgFold extra: folds --wt
+              # with --wt_light)
+              structure: str=None,
               chain: str=None, # the parent structure's chain the variants belong to
+              wt_light: str=None, # --structure predict: the partner chain's sequence (light for --chain H, heavy for L)
               esmif1_checkpoint: str=None, # local ESM-IF1 .pt (default: the torch hub cache)
               overwrite: store_true=False): # replace an existing --output file, or score columns the CSV already has
     "Zero-shot variant scores: masked-LM log-odds and structure-conditioned log-likelihoods, one column per scorer."
@@ -570,6 +590,7 @@ def score_cli(csv: str=None, # CSV of variants (required)
     out = Path(output) if output else output_dir()/"scores"/f"{Path(csv).stem}.scores.csv"
     if out.suffix.lower() != ".csv": raise InputError(f"--output {out}: score writes CSV; give a name ending in .csv")
     if output: check_output(out, (csv,), overwrite)   # a file of the user's: never replaced unasked
+    structure = resolve_structure(structure, wt, wt_light, chain)
     df = score_csv(csv, seq_col, wt, wt_col, [s.strip() for s in scorer.split(",") if s.strip()], structure, chain,
                    esmif1_checkpoint, overwrite)
     out.parent.mkdir(parents=True, exist_ok=True)

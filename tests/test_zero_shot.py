@@ -1,9 +1,10 @@
 """Zero-shot scoring from the command line (issue: zero-shot variant scoring): `score` and `evaluate --csv --structure` on a
 small assay built from a shared-data structure's own heavy chain with a few substitutions (made-up labels)."""
-import gzip
+import gzip, importlib.util
 from pathlib import Path
 import numpy as np
 import pandas as pd
+import pytest
 from conftest import needs_data
 from test_cli import cli
 
@@ -94,3 +95,12 @@ def test_evaluate_predict_with_the_structure_aware_gp(tmp_path):
     r = cli("evaluate", "--csv", csv, "--seq_col", "heavy", "--label_col", "kd", "--out", tmp_path/"run2",
             "--predict", tmp_path/"new.csv", "--predictor", "nope", check=False)
     assert r.returncode == 2 and "--predictor 'nope': give best or gp" in r.stderr
+
+@pytest.mark.skipif(importlib.util.find_spec("igfold") is not None, reason="the IgFold extra is installed")
+def test_structure_predict_without_the_extra_names_it(tmp_path):
+    "`--structure predict` without IgFold installed: one line naming the extra and how to install it."
+    pd.DataFrame({"heavy": ["EVQLVESGGW", "EVQLVESGGA"]}).to_csv(tmp_path/"v.csv", index=False)
+    r = cli("score", "--csv", tmp_path/"v.csv", "--seq_col", "heavy", "--wt", "EVQLVESGGG", "--wt_light", "DIQMTQSPSS",
+            "--structure", "predict", "--chain", "H", "--scorer", "proteinmpnn", "--output", tmp_path/"o.csv", check=False)
+    assert r.returncode == 2 and "IgFold, an optional extra" in r.stderr and "bash setup.sh --igfold" in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
