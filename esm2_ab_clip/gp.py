@@ -12,11 +12,12 @@ import pandas as pd
 import torch
 import gpytorch
 from tqdm.auto import tqdm
-from .core import InputError, fingerprint, path_inside, reusable, stamp, output_stamp, write_csv
+from .core import InputError, fingerprint, write_csv
 from .affinity import sample_fraction, bootstrap_table, score
 from .zeroshot import check_variants, MPNN_ALPHABET
 from .structure import Structure, read_pdb_backbone
 from .benchmark import (BENCHMARK_COLUMNS, SCHEMES, SITE_TABLE, add_paired, assay_fingerprint,
+                                    stamped_assay_tables,
                                     chain_site_table, assay_split, data_path, interval, load_benchmark_models,
                                     lookup_scores, site_table_scores, supervised_problem, supervised_table, tidy_rows,
                                     tower_id, tower_roles, zero_shot_scores)
@@ -377,19 +378,15 @@ def run_gp_benchmark(registry: pd.DataFrame, # `read_registry` (or some of its r
     "Every assay's GP rows, one atomic stamped CSV per assay (reused while its inputs are unchanged), then `gp.csv`, `gp.md`."
     out, roles, models = Path(out), tower_roles(list(towers)), {}
     ids = {r: [tower_id(f), tower_id(m)] for r, (f, m) in roles.items()}
-    frames = []
-    for row in registry.itertuples(index=False):
-        path = path_inside(out/"gp", f"{row.name}.csv")
-        fp = fingerprint(assay_fingerprint(row, ids, data), list(fractions), list(seeds), min_variants, n_boot, steps,
-                         [s.name() for s in GP_SPECS])
-        if not reusable(path, fp, force):
-            models = models or load_benchmark_models(roles, cache or out/"embedding_cache", progress, say)
-            t0 = time.time()
-            write_csv(gp_assay_rows(row, models, fractions, seeds, data, min_variants, n_boot, steps, progress), path)
-            stamp(output_stamp(path), fp, assay=row.name, towers=roles, seconds=round(time.time() - t0, 1))
-            say(f"benchmark GP {row.name}: {time.time() - t0:.0f} s")
-        frames.append(pd.read_csv(path))
-    gp = pd.concat(frames, ignore_index=True)
+    def compute(row):
+        models.update(models or load_benchmark_models(roles, cache or out/"embedding_cache", progress, say))
+        t0 = time.time()
+        rows = gp_assay_rows(row, models, fractions, seeds, data, min_variants, n_boot, steps, progress)
+        say(f"benchmark GP {row.name}: {time.time() - t0:.0f} s")
+        return rows, {"towers": roles, "seconds": round(time.time() - t0, 1)}
+    fp = lambda row: fingerprint(assay_fingerprint(row, ids, data), list(fractions), list(seeds), min_variants, n_boot,
+                                 steps, [s.name() for s in GP_SPECS])
+    gp = stamped_assay_tables(registry, out/"gp", fp, compute, force)
     write_csv(gp, out/"gp.csv")
     show = gp[gp["mode"] == "gp"]
     table = pd.DataFrame({"assay": show.assay, "split": show.scheme, "GP": show.predictor,
