@@ -58,7 +58,7 @@ def main():
     if core.cpu_has_bf16() or torch.cuda.is_available():
         raise SystemExit("this machine runs bf16 natively: use `esm2-ab-clip train --precision bf16` instead")
     core.cpu_has_bf16 = lambda: True   # `auto` now resolves to bf16, in training and in evaluation
-    from esm2_ab_clip.cli import stage_train
+    from esm2_ab_clip.stages import stage_train
     mode, t = EmulatedBf16(), time.time()
     with mode: stage_train(out, seeds=a.seeds)
     print(json.dumps({"run": str(out), "seeds": a.seeds, "seconds": round(time.time() - t, 1),

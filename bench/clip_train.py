@@ -23,8 +23,9 @@ from pathlib import Path
 import numpy as np
 import torch
 from esm2_ab_clip.core import RunDirs, resolve_precision, keep_freed_memory
-from esm2_ab_clip.clip import (AbClipModel, ClipCollator, ClipDataset, ClipTrainer, DEFAULT_RECIPE, RECIPES, clip_training_args,
-                               evaluate_clip, load_clip_split, load_tower, n_layers, tiny_tower, train_clip)
+from esm2_ab_clip.clip import AbClipModel, ClipCollator, ClipDataset, evaluate_clip, load_clip_split
+from esm2_ab_clip.train import ClipTrainer, DEFAULT_RECIPE, RECIPES, clip_training_args, train_clip
+from esm2_ab_clip.towers import load_tower, n_layers, tiny_tower
 
 class PerItemDataset(torch.utils.data.Dataset):
     "The original data path: raw sequences, tokenized one by one when an item is drawn."
@@ -72,10 +73,10 @@ def train_ours(tower, tok, dataset: Path, store, epochs: float, seed: int) -> di
     with tempfile.TemporaryDirectory() as d:
         run = train_clip((tower, tok), dataset=dataset, store=store, out=Path(d)/"ours", seed=seed, epochs=epochs, progress=False,
                          perplexity=False, eval_strategy="no", save_strategy="no", load_best_model_at_end=False)
-    n = seen(run.info["n_pairs"]["train"], opt["batch_size"], epochs)
+    n = seen(run.info["n_pairs"]["train"], opt.batch_size, epochs)
     return {"sps": n / run.info["fit_seconds"], "seconds": run.info["fit_seconds"], "samples": n,
             "top1": run.metrics["test"]["seq2struct_top1"], "precision": resolve_precision(run.model.device),
-            "train_layers": opt["train_layers"], "selected": run.info["selected"]}
+            "train_layers": opt.train_layers, "selected": run.info["selected"]}
 
 def layer_flops(cfg, T: np.ndarray) -> np.ndarray:
     "Forward FLOPs of one transformer layer per sequence of T real tokens: 2 x weights x T + attention scores and mixing."
@@ -123,7 +124,7 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--peak-tflops", type=float, default=None, help="the hardware's peak, to override the estimate")
     a = ap.parse_args()
-    if a.epochs is None: a.epochs = float(RECIPES[DEFAULT_RECIPE]["epochs"])
+    if a.epochs is None: a.epochs = float(RECIPES[DEFAULT_RECIPE].epochs)
     if a.run: dataset, store = Path(a.run)/"ingest"/"proteinflow_sabdab", Path(a.run)/"embeddings"
     else: dataset, store = RunDirs().dataset, None
     fresh = lambda: esm2_8m_random(a.seed) if a.tower == "esm2-8m-random" else load_tower(a.tower)

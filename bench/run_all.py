@@ -4,7 +4,7 @@
     python bench/run_all.py [NOTEBOOK ...] [--save]
 
 Prints one JSON line: seconds per notebook and in total, with the machine. `--save` writes the executed notebooks back
-(run `nbdev_clean` afterwards, as for any notebook edit)."""
+(tidied by `tools/tidy_outputs.py`; run `nbdev_clean` afterwards, as for any notebook edit)."""
 
 import argparse, json, os, platform, sys, time
 from pathlib import Path
@@ -13,7 +13,9 @@ import nbformat
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = ["00_sabdab", "01_structure", "02_clip", "03_affinity", "04_zero_shot", "05_benchmark", "06_gp", "07_fold"]
+sys.path.insert(0, str(ROOT / "tools"))
+from tidy_outputs import tidy_notebook  # noqa: E402
+NOTEBOOKS = ["00_sabdab", "01_structure", "02a_towers", "02b_clip", "02c_train", "03_affinity", "04_zero_shot", "05_benchmark", "06_gp", "07_fold"]
 
 
 def run_notebook(path: Path, kernel: str, timeout: int):
@@ -42,6 +44,7 @@ def main():
         seconds[path.stem] = round(time.time() - t0, 1)
         if a.save:
             nbformat.write(nb, path)
+            tidy_notebook(path)   # no stderr streams, no machine paths in what gets committed
         print(f"{path.stem}: {seconds[path.stem]} s", file=sys.stderr, flush=True)
     print(
         json.dumps(

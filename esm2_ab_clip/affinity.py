@@ -12,27 +12,24 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 from .core import (InputError, MissingInputError, read_table, upper_sequences, data_file, data_dir,
-                               write_json, write_parquet,
-                               file_sha256, set_seed, atomic_path,
-                               AMINO_ACIDS, check_sequences, resolve_precision, training_precision, RunDirs,
-                               checkpoint_hash)
+                               write_json, write_parquet, file_sha256, set_seed, atomic_path, AMINO_ACIDS,
+                               check_sequences, resolve_precision, training_precision, RunDirs, checkpoint_hash)
 from .structure import state_dict_sha256
-from .clip import (load_tower, pool_hidden, shared_bottom, forward_with_states, run_top_layers, n_layers)
+from .towers import load_tower, pool_hidden, shared_bottom, forward_with_states, run_top_layers, n_layers
+from .locations import ABBIBENCH_FILE, LI2023_CSV, LI2023_DIR
+from .stats import bootstrap_table, score
+from .towers import cached_tower_embeddings
 
 # %% auto #0
-__all__ = ['LI2023_DIR', 'FLANKS', 'WILD_TYPE', 'BIOTRANSFER_COMMIT', 'BIOTRANSFER_URL', 'LI_COLUMNS', 'PROTOCOLS',
-           'ABBIBENCH_FILE', 'ALPHAS', 'SPLIT_NAMES', 'FRACTIONS', 'RUN_COLUMNS', 'STUDIES', 'PAPER_STUDIES', 'RUN_KEY',
-           'full_sequence', 'li2023_path', 'download_li2023', 'read_li2023', 'nan_fill_median', 'apply_protocol',
-           'PoolResult', 'isotonic_cv_residuals', 'abbibench_pool', 'check_leakage', 'sample_fraction',
-           'resample_ranks', 'ResampledTruth', 'resample_truth', 'score_resamples', 'top_recall', 'score',
-           'residue_limit', 'embed_towers', 'embed_sequences', 'read_vectors', 'group_towers',
-           'cached_tower_embeddings', 'cached_embeddings', 'onehot_encode', 'ridge_path', 'ridge_probe',
-           'write_demo_library', 'AffinitySplit', 'make_split', 'run_probe_study', 'bootstrap_table',
-           'finetune_regressor', 'run_finetune_study', 'csv_split', 'tower_features', 'evaluate_csv', 'subsample_split',
-           'format_table', 'save_runs', 'affinity_study', 'plot_learning_curves', 'verdict_at', 'read_tables']
+__all__ = ['FLANKS', 'WILD_TYPE', 'LI_COLUMNS', 'PROTOCOLS', 'ALPHAS', 'SPLIT_NAMES', 'FRACTIONS', 'RUN_COLUMNS', 'STUDIES',
+           'PAPER_STUDIES', 'RUN_KEY', 'full_sequence', 'li2023_path', 'download_li2023', 'read_li2023',
+           'nan_fill_median', 'apply_protocol', 'PoolResult', 'isotonic_cv_residuals', 'abbibench_pool',
+           'check_leakage', 'sample_fraction', 'onehot_encode', 'ridge_path', 'ridge_probe', 'write_demo_library',
+           'AffinitySplit', 'make_split', 'run_probe_study', 'finetune_regressor', 'run_finetune_study', 'csv_split',
+           'tower_features', 'evaluate_csv', 'subsample_split', 'format_table', 'save_runs', 'affinity_study',
+           'plot_learning_curves', 'verdict_at', 'read_tables']
 
 # %% ../nbs/03_affinity.ipynb #6af552cd
-LI2023_DIR = "li2023_covid_scfv"
 FLANKS = {"14H": ("EVQLVETGGGLVQPGGSLRLSCAAS", "WGQGTLVTVSS"), "14L": ("DVVMTQSPESLAVSLGERATISC", "FGGGTKVEIK")}
 WILD_TYPE = {"14H": "EVQLVETGGGLVQPGGSLRLSCAASGFTLNSYGISWVRQAPGKGPEWVSVIYSDGRRTFYGDSVKGRFTISRDTSTNTVYLQMNSLRVEDTAVYYCAKGRAAGTFDSWGQGTLVTVSS",
              "14L": "DVVMTQSPESLAVSLGERATISCKSSQSVLYESRNKNSVAWYQQKAGQPPKLLIYWASTRESGVPDRFSGSGSGTDFTLTISSLQAEDAAVYYCQQYHRLPLSFGGGTKVEIK"}
@@ -43,14 +40,11 @@ def full_sequence(aa_seq: str, library: str="14H") -> str:
     return pre + aa_seq + post
 
 # %% ../nbs/03_affinity.ipynb #4138343d
-BIOTRANSFER_COMMIT = "eb5237b4abcc0b0201f2354ecb3528f33f530219"
-BIOTRANSFER_URL = ("https://raw.githubusercontent.com/AIforGreatGood/biotransfer/{commit}/example_data/covid/"
-                   "replicate_corrected/{lib}/{lib}_{split}.csv")
 LI_COLUMNS = ["mata_description", "pred_aff", "sample_name", "aa_seq"]
 
 def li2023_path(library: str, split: str, root=None) -> Path:
     "Where `{library}_{split}.csv` lives in the data directory."
-    return data_dir(root)/LI2023_DIR/"replicate_corrected"/library/f"{library}_{split}.csv"
+    return data_dir(root)/LI2023_DIR/LI2023_CSV.format(lib=library, split=split)
 
 # %% ../nbs/03_affinity.ipynb #5d0d40cd
 def download_li2023(library: str="14H", splits=("train", "valid", "test"), root=None) -> dict:
@@ -105,8 +99,6 @@ def apply_protocol(df: pd.DataFrame, # rows of one split (`read_li2023`)
     return g.reset_index().rename(columns={"mata_description": "variant"})
 
 # %% ../nbs/03_affinity.ipynb #593af6ed
-ABBIBENCH_FILE = (LI2023_DIR, "abbibench_aayl49", "aayl49_benchmarking_data_ESM2_scores.csv")
-
 @dataclass
 class PoolResult:
     "The AbBiBench training pool and the diagnostics of its label map."
@@ -173,195 +165,6 @@ def sample_fraction(frame: pd.DataFrame, fraction: float, seed: int) -> pd.DataF
     seqs = frame.sequence.drop_duplicates().to_numpy()
     keep = np.random.default_rng(seed).permutation(len(seqs))[: max(1, round(fraction * len(seqs)))]
     return frame[frame.sequence.isin(set(seqs[keep]))]
-
-# %% ../nbs/03_affinity.ipynb #f65c6401
-def resample_ranks(values, # n values (one per test-set entry)
-                   boots: np.ndarray, # B x n indices into `values`, one resample per row
-                   k: int, # size of the top set
-                  ) -> tuple[np.ndarray, np.ndarray]:  # (B x n ranks, B x n mask)
-    ("Per row `values[boots[b]]`: tie-averaged ascending ranks (1-based, as `scipy.stats.rankdata`) and the mask of its "
-     "first k in stable ascending order, by counting (no sort per row).")
-    _, g = np.unique(np.asarray(values, float), return_inverse=True)   # each value's tie group, ascending
-    G = int(g.max()) + 1 if len(g) else 0
-    B = boots.shape[0]
-    g = g.reshape(-1)[boots]                                          # B x n
-    counts = np.bincount((g + G * np.arange(B)[:, None]).ravel(), minlength=B * G).reshape(B, G)
-    below = np.cumsum(counts, 1) - counts                             # entries of the row in smaller groups
-    less, ties = np.take_along_axis(below, g, 1), np.take_along_axis(counts, g, 1)
-    top = less + ties <= k                                            # whole tie group among the first k
-    cut = (less < k) & ~top     # the one group per row that straddles position k: its first k - less, in row order
-    if cut.any():
-        same = g == np.where(cut, g, -1).max(1, keepdims=True)
-        top |= same & (np.cumsum(same, 1) <= k - np.where(cut, less, 0).max(1, keepdims=True))
-    return less + (ties + 1) / 2, top
-
-# %% ../nbs/03_affinity.ipynb #28036024
-def _row_pearson(a: np.ndarray, b: np.ndarray) -> np.ndarray:  # B
-    a = a - a.mean(1, keepdims=True)
-    b = b - b.mean(1, keepdims=True)
-    den = np.sqrt((a * a).sum(1) * (b * b).sum(1))
-    return np.where(den > 0, (a * b).sum(1) / np.where(den > 0, den, 1), 0.0)
-
-def _ranks_and_top(values, boots: np.ndarray, k: int,
-                   higher_is_better: bool) -> tuple[np.ndarray, np.ndarray]:  # (B x n ranks, B x n mask)
-    ("Ascending tie-averaged ranks of each resample row and the mask of its k best entries (lowest, or highest when "
-     "`higher_is_better`).")
-    v = np.asarray(values, float)
-    ranks, top = resample_ranks(-v if higher_is_better else v, boots, k)
-    if higher_is_better: ranks = boots.shape[1] + 1 - ranks            # ranks of the values themselves, ascending
-    return ranks, top
-
-@dataclass
-class ResampledTruth:
-    "The measured labels on every resample, ranked once: ranks and top-k mask (B x n each)."
-    ranks: np.ndarray
-    top: np.ndarray
-    k: int
-
-# %% ../nbs/03_affinity.ipynb #b54593ce
-def resample_truth(y_true, boots: np.ndarray, # B x n indices into the test set
-                   frac: float=0.1, higher_is_better: bool=False) -> ResampledTruth:
-    "Rank the measured labels of each resample once, for `score_resamples`."
-    k = max(1, int(round(frac * boots.shape[1])))
-    return ResampledTruth(*_ranks_and_top(y_true, boots, k, higher_is_better), k)
-
-# %% ../nbs/03_affinity.ipynb #c096a897
-def score_resamples(truth: ResampledTruth, y_pred, boots: np.ndarray, higher_is_better: bool=False) -> dict:  # metric -> B
-    "Spearman ρ and top-k recall (k from `truth`) of `y_pred` on every resample `boots[b]` of the test set."
-    ranks, top = _ranks_and_top(y_pred, boots, truth.k, higher_is_better)
-    return {"spearman": _row_pearson(truth.ranks, ranks), "recall_top10": (top & truth.top).sum(1) / truth.k}
-
-# %% ../nbs/03_affinity.ipynb #951ad2b9
-def _score_once(y_true, y_pred, frac: float, higher_is_better: bool) -> dict:
-    y_true, y_pred = np.asarray(y_true, float), np.asarray(y_pred, float)
-    for what, v in (("predictions", y_pred), ("labels", y_true)):
-        if not np.isfinite(v).all(): raise InputError(f"{int((~np.isfinite(v)).sum())} non-finite {what} (NaN or "
-                                                      "±inf): metrics need finite numbers")
-    if len(y_true) < 2 or np.ptp(y_true) == 0 or np.ptp(y_pred) == 0:   # no ranking to compare: undefined, not perfect
-        return {"spearman": float("nan"), "recall_top10": float("nan")}
-    idx = np.arange(len(y_true))[None]
-    truth = resample_truth(y_true, idx, frac, higher_is_better)
-    return {m: float(v[0]) for m, v in score_resamples(truth, y_pred, idx, higher_is_better).items()}
-
-def top_recall(y_true, y_pred, frac: float=0.1, higher_is_better: bool=False) -> float:
-    "Overlap of the predicted and the measured top `frac` (tightest binders), divided by their count."
-    return _score_once(y_true, y_pred, frac, higher_is_better)["recall_top10"]
-
-# %% ../nbs/03_affinity.ipynb #97d562dc
-def score(y_true, y_pred, higher_is_better: bool=False) -> dict:
-    "The evaluation metrics used everywhere: Spearman ρ and top-10 % recall."
-    return _score_once(y_true, y_pred, 0.1, higher_is_better)
-
-# %% ../nbs/03_affinity.ipynb #98d9db7a
-def residue_limit(model, tokenizer) -> int:
-    ("The most residues the tower reads in one sequence (its positions minus the two special tokens): AntiBERTy 510, "
-     "ESM2 1022.")
-    n = min(getattr(model.config, "max_position_embeddings", 10**6), tokenizer.model_max_length or 10**6)
-    # ESM2 keeps 2 of its 1026 positions unused
-    return n - 2 - (2 if getattr(model.config, "model_type", "") == "esm" else 0)
-
-# %% ../nbs/03_affinity.ipynb #3ea614b1
-@torch.no_grad()
-def embed_towers(models: list, tokenizer, seqs: list[str], batch_size: int=64, progress: bool=True,
-                 precision: str="auto", # "auto" (bf16 where native), "fp32" or "bf16"
-                 # cut sequences longer than the tower's limit (a warning says how many); else an error
-                 truncate: bool=False,
-                ) -> list[np.ndarray]:  # per model: N x H
-    ("Mean-pooled (residue tokens only) last hidden states of frozen towers, batched by length; the layers the others "
-     "share with the first (a CLIP tower's frozen bottom) run once.")
-    # an unknown letter would drop out of the mean (all of them: a zero vector)
-    check_sequences(seqs, where="embed_sequences")
-    model = models[0]
-    limit = residue_limit(model, tokenizer)
-    long = [i for i, s in enumerate(seqs) if len(s) > limit]
-    if long and not truncate:
-        s = seqs[long[0]]
-        raise InputError(f"{len(long)} sequence(s) longer than the tower's limit of {limit} residues, e.g. number "
-                         f"{long[0]} "
-                         f"({len(s)} residues, {s[:20]}…): shorten them, or pass truncate=True (--truncate) to embed "
-                         f"the first {limit}")
-    if long: warnings.warn(f"{len(long)} sequence(s) longer than {limit} residues: only their first {limit} residues "
-                           "are embedded")
-    dev = next(model.parameters()).device
-    for m in models: m.eval()
-    bf16 = resolve_precision(dev, precision) == "bf16"
-    k = min(shared_bottom(model, m) for m in models[1:]) if len(models) > 1 else 0
-    order = np.argsort([len(s) for s in seqs], kind="stable")
-    outs = [np.zeros((len(seqs), m.config.hidden_size), np.float32) for m in models]
-    for i in tqdm(range(0, len(seqs), batch_size), disable=not progress, desc="embedding", leave=False):
-        idx = order[i:i + batch_size]
-        enc = tokenizer([seqs[j][:limit] for j in idx], padding=True, return_tensors="pt").to(dev)
-        ids, am = enc.input_ids, enc.attention_mask
-        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16):
-            if k == 0: hs = [m(input_ids=ids, attention_mask=am).last_hidden_state for m in models]
-            elif k >= n_layers(model): hs = [model(input_ids=ids, attention_mask=am).last_hidden_state] * len(models)
-            else:
-                last, h = forward_with_states(model, ids, am, k)
-                hs = [last] + [run_top_layers(m, h, am, k) for m in models[1:]]
-        for out, h in zip(outs, hs):
-            out[idx] = pool_hidden(h.float(), ids, am, tokenizer.all_special_ids, "mean").cpu().numpy()
-    return outs
-
-# %% ../nbs/03_affinity.ipynb #445f127f
-def embed_sequences(model, tokenizer, seqs: list[str], batch_size: int=64, progress: bool=True,
-                    precision: str="auto", # "auto" (bf16 where native), "fp32" or "bf16"
-                    # cut sequences longer than the tower's limit (a warning says how many); else an error
-                    truncate: bool=False,
-                   ) -> np.ndarray:  # N x H
-    "Mean-pooled (residue tokens only) last hidden states of one frozen tower, batched by length."
-    return embed_towers([model], tokenizer, seqs, batch_size, progress, precision, truncate)[0]
-
-# %% ../nbs/03_affinity.ipynb #7dff0b53
-def read_vectors(path: str|os.PathLike) -> dict:  # key -> H vector
-    ("An embedding-cache file: its `keys` and `vectors` arrays (one read each), or the older layout of one array per "
-     "key.")
-    with np.load(path, allow_pickle=False) as z:
-        if "keys" in z.files and "vectors" in z.files: return dict(zip(z["keys"].tolist(), z["vectors"]))
-        return dict(z.items())
-
-# %% ../nbs/03_affinity.ipynb #ab77c919
-def group_towers(towers: dict) -> list[list[str]]:
-    ("Names of towers that can run their shared bottom once: same vocabulary and at least the embeddings shared with "
-     "the group's first.")
-    groups = []
-    for n, (m, tok) in towers.items():
-        fits = lambda g: towers[g[0]][1].get_vocab() == tok.get_vocab() and shared_bottom(towers[g[0]][0], m) > 0
-        g = next((g for g in groups if fits(g)), None)
-        if g is None: groups.append([n])
-        else: g.append(n)
-    return groups
-
-# %% ../nbs/03_affinity.ipynb #87fc28c1
-def cached_tower_embeddings(towers: dict, # name -> (model, tokenizer)
-                            seqs, cache: str|os.PathLike|None=None, progress: bool=True,
-                            precision: str="auto") -> dict:  # name -> N x H
-    ("Embeddings of `seqs` by each tower, computing only what its cache (`{cache}/{name}-{checksum}-{precision}.npz`) "
-     "lacks; towers sharing a bottom embed together.")
-    cache = Path(cache) if cache is not None else RunDirs().affinity/"embedding_cache"
-    keys = [hashlib.sha1(s.encode()).hexdigest() for s in seqs]
-    files, have = {}, {}
-    for n, (m, _) in towers.items():
-        prec = resolve_precision(next(m.parameters()).device, precision)
-        files[n] = cache/f"{n}-{state_dict_sha256(m)[:16]}-{prec}.npz"   # every weight, bit for bit
-        have[n] = read_vectors(files[n]) if files[n].exists() else {}
-    for g in group_towers(towers):
-        todo = sorted({s for s, k in zip(seqs, keys) if any(k not in have[n] for n in g)})
-        if not todo: continue
-        new = embed_towers([towers[n][0] for n in g], towers[g[0]][1], todo, progress=progress, precision=precision)
-        cache.mkdir(parents=True, exist_ok=True)
-        for n, e in zip(g, new):
-            have[n].update({hashlib.sha1(s.encode()).hexdigest(): v for s, v in zip(todo, e)})
-            with atomic_path(files[n]) as tmp:
-                with open(tmp, "wb") as fh:
-                    np.savez(fh, keys=np.array(list(have[n])), vectors=np.stack(list(have[n].values())))
-    return {n: np.stack([have[n][k] for k in keys]) for n in towers}
-
-# %% ../nbs/03_affinity.ipynb #7f416366
-def cached_embeddings(model, tokenizer, seqs, cache: str|os.PathLike|None=None, name: str="tower", progress: bool=True,
-                      precision: str="auto") -> np.ndarray:
-    ("Embeddings of `seqs`, computing only the sequences not yet in the cache "
-     "(`{cache}/{name}-{checksum}-{precision}.npz`).")
-    return cached_tower_embeddings({name: (model, tokenizer)}, seqs, cache, progress, precision)[name]
 
 # %% ../nbs/03_affinity.ipynb #be82e507
 def onehot_encode(seqs: list[str]) -> np.ndarray:  # N x (L_max * 21)
@@ -515,33 +318,6 @@ def run_probe_study(split: AffinitySplit, features: dict, # tower name -> callab
                      "n_test": len(split.test),
                      "split": split.name, "library": split.library, "alpha": alpha})
     return pd.DataFrame(rows, columns=RUN_COLUMNS), preds
-
-# %% ../nbs/03_affinity.ipynb #e4a1731f
-def bootstrap_table(runs: pd.DataFrame, preds: dict, y_test, base: str="base", clip: str="clip", n_boot: int=1000,
-                    seed: int=0, higher_is_better: bool=False) -> pd.DataFrame:
-    ("Per tower and fraction: mean ± sd over seeds, bootstrap 95 % CI of the seed-mean on the test set, and CLIP − "
-     "base (paired).")
-    y = np.asarray(y_test, float)
-    n = len(y)
-    boots = np.random.default_rng(seed).integers(0, n, (n_boot, n))   # the same resamples for every tower: paired
-    truth = resample_truth(y, boots, higher_is_better=higher_is_better)
-    # metrics once per run
-    per_run = {key: score_resamples(truth, p, boots, higher_is_better) for key, p in preds.items()}
-    out = []
-    for (tower, fr), g in runs.groupby(["tower", "fraction"]):
-        seeds = sorted(g.seed)
-        row = {"tower": tower, "fraction": fr, "n_seeds": len(seeds), "n_train": int(g.n_train.mean())}
-        for m in ("spearman", "recall_top10"):
-            row[f"{m}_mean"], row[f"{m}_sd"] = g[m].mean(), g[m].std(ddof=1) if len(g) > 1 else 0.0
-            bs = np.mean([per_run[(tower, fr, s)][m] for s in seeds], axis=0)
-            row[f"{m}_ci_lo"], row[f"{m}_ci_hi"] = np.percentile(bs, [2.5, 97.5])
-            if tower == clip and all((base, fr, s) in preds for s in seeds):
-                d = bs - np.mean([per_run[(base, fr, s)][m] for s in seeds], axis=0)
-                base_runs = runs[(runs.tower == base) & (runs.fraction == fr) & runs.seed.isin(seeds)]
-                row[f"{m}_diff_vs_base"] = g[m].mean() - base_runs[m].mean()
-                row[f"{m}_diff_ci_lo"], row[f"{m}_diff_ci_hi"] = np.percentile(d, [2.5, 97.5])
-        out.append(row)
-    return pd.DataFrame(out)
 
 # %% ../nbs/03_affinity.ipynb #a4e5eaf0
 class _RegressionData(torch.utils.data.Dataset):

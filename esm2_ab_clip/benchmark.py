@@ -4,33 +4,37 @@
 
 # %% ../nbs/05_benchmark.ipynb #323fdf5d
 from __future__ import annotations
-import importlib.resources, os, time
+import importlib.resources, os, time, warnings
 from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from .core import (InputError, MissingInputError, data_dir, read_table, safe_name, path_inside, fingerprint,
-                               file_sha256, reusable, stamp, output_stamp, write_csv, checkpoint_hash)
-from .affinity import score, resample_truth, score_resamples, AffinitySplit, tower_features
-from .clip import load_tower, tiny_tower
-from .structure import Structure, pack_mpnn_batch, read_pdb_backbone, ESMIF1_NAME
+from .core import (InputError, MissingInputError, data_dir, read_table, safe_name, path_inside,
+                               fingerprint, file_sha256, reusable, stamp, output_stamp, write_csv, checkpoint_hash)
+from .stats import score, resample_truth, score_resamples
+from .affinity import AffinitySplit, tower_features
+from .towers import load_tower, tiny_tower
+from .structure import Structure, pack_mpnn_batch, read_pdb_backbone
+from .locations import ESMIF1_NAME
 from .zeroshot import (MPNNScorer, mpnn_tokens, MPNN_ALPHABET, align_to_chain, thread, check_variants,
-                                   consensus, masked_marginal, load_mlm, order_keys, decoded_before,
-                                   leaderboard, paired_difference, ESMIF1Scorer)
+                                   consensus, masked_marginal, load_mlm, order_keys, decoded_before, leaderboard,
+                                   paired_difference, ESMIF1Scorer)
+from .core import InputWarning
 
 # %% auto #0
 __all__ = ['ASSAY_COLUMNS', 'OPTIONAL_COLUMNS', 'ABBIBENCH_MODELS', 'SITE_TABLE', 'ESMIF1_ROW', 'SCHEMES', 'BENCHMARK_COLUMNS',
-           'STRUCTURE_MODELS', 'read_registry', 'data_path', 'read_assay', 'read_published', 'published_scores',
-           'registry_sources', 'mpnn_site_table', 'site_table_scores', 'spearman_intervals', 'assay_wild_type',
-           'chain_site_table', 'zero_shot_scores', 'zero_shot_table', 'assay_fingerprint', 'held_out_positions',
-           'assay_split', 'lookup_scores', 'add_paired', 'supervised_table', 'supervised_problem', 'tower_roles',
-           'tower_id', 'esmif1_weights', 'load_benchmark_models', 'tidy_rows', 'assay_rows', 'headline_table',
-           'interval', 'uses_structure', 'compare', 'assay_findings', 'benchmark_findings', 'readme_table',
-           'benchmark_markdown', 'plot_benchmark', 'stamped_assay_tables', 'run_benchmark']
+           'PUBLISHED_STRUCTURE_MODELS', 'read_registry', 'data_path', 'read_assay', 'read_published',
+           'published_scores', 'registry_sources', 'mpnn_site_table', 'site_table_scores', 'spearman_intervals',
+           'assay_wild_type', 'chain_site_table', 'registry_parent', 'zero_shot_scores', 'zero_shot_table',
+           'assay_fingerprint', 'held_out_positions', 'assay_split', 'lookup_scores', 'add_paired', 'supervised_table',
+           'supervised_problem', 'tower_roles', 'tower_id', 'esmif1_weights', 'load_benchmark_models', 'tidy_rows',
+           'assay_rows', 'headline_table', 'interval', 'uses_structure', 'compare', 'assay_findings',
+           'benchmark_findings', 'readme_table', 'benchmark_markdown', 'plot_benchmark', 'stamped_assay_tables',
+           'run_benchmark']
 
 # %% ../nbs/05_benchmark.ipynb #3469114f
 ASSAY_COLUMNS = ("name", "csv", "seq_col", "label_col", "higher_is_better", "structure", "chain", "wt")
-OPTIONAL_COLUMNS = ("prefix", "suffix", "published", "source_url", "licence")
+OPTIONAL_COLUMNS = ("prefix", "suffix", "published", "source_url", "licence", "partner")   # partner: with structure "predict"
 
 def read_registry(path: str|os.PathLike|None=None, # a TSV of assays (default: the package's `assays.tsv`)
                  ) -> pd.DataFrame:
@@ -47,6 +51,8 @@ def read_registry(path: str|os.PathLike|None=None, # a TSV of assays (default: t
         if r.higher_is_better.lower() not in ("true", "false"):
             raise InputError(f"{path} row {i}: higher_is_better is {r.higher_is_better!r}; write true or false")
         if r.structure and not r.chain: raise InputError(f"{path} row {i}: a structure needs its chain (column chain)")
+        if r.structure == "predict" and r.chain not in ("H", "L"):
+            raise InputError(f"{path} row {i}: structure predict folds an Fv; its chain must be H or L, not {r.chain!r}")
     if df.name.duplicated().any(): raise InputError(f"{path}: assay names used twice: "
                                                     f"{sorted(set(df.name[df.name.duplicated()]))}")
     return df.assign(higher_is_better=df.higher_is_better.str.lower() == "true").set_index("name", drop=False)
@@ -186,11 +192,32 @@ def chain_site_table(mpnn: MPNNScorer, s: Structure, chain: str, wt: str,
     idx = align_to_chain(wt, s.seqs[k])
     return mpnn_site_table(mpnn, s, chain, thread(wt, s.seqs[k], idx, [])[0]), idx, s.coords[k][:, 1]
 
+# %% ../nbs/05_benchmark.ipynb #af5abc61
+def registry_parent(row, # one registry row
+                    wt: str, # the assay's wild type (`assay_wild_type`)
+                    data=None,
+                    fold_cache=None, # with "predict": where folded parents are cached (default: the output folder's)
+                    predictor=None, # with "predict": a structure predictor (default: IgFold, notebook 07)
+                   ) -> Structure|None:
+    ("The assay's parent structure: a PDB file of the data directory; or, with `structure` = `predict`, the wild type "
+     "(and the registry's `partner` chain, the other chain of the Fv) folded once and cached (notebook 07); None "
+     "without a structure, or, with a warning that names the extra, when no predictor is installed.")
+    if not row.structure: return None
+    if row.structure != "predict": return read_pdb_backbone(data_path(row.structure, data))
+    from esm2_ab_clip.fold import predicted_parent
+    other = "L" if row.chain == "H" else "H"
+    chains = dict(sorted({row.chain: wt, **({other: row.partner.strip().upper()} if row.partner else {})}.items()))
+    try: return read_pdb_backbone(predicted_parent(chains, fold_cache, predictor, say=lambda m: None))
+    except MissingInputError as e:
+        warnings.warn(f"{row.name}: no structure-based rows ({e})", InputWarning)
+        return None
+
 # %% ../nbs/05_benchmark.ipynb #8b36aa8b
 def zero_shot_scores(row, # one registry row
                      mlms: dict, # name -> (masked-LM model, tokenizer), e.g. {"base": load_mlm("antiberty")}
                      mpnn: MPNNScorer|None=None, data=None,
                      esmif1=None, # an `ESMIF1Scorer` (where its weights exist): its exact score with a structure
+                     fold_cache=None, # with structure "predict": where folded parents are cached
                     ) -> tuple[pd.DataFrame, dict, dict]:
     ("(the assay's variants, {scorer: N scores} of ours, {model: published file}): each tower's masked marginal, and "
      "with a structure ProteinMPNN's site-table score and ESM-IF1's log-likelihood ratio, for the variants of the wild "
@@ -199,7 +226,7 @@ def zero_shot_scores(row, # one registry row
     wt = assay_wild_type(row, df.sequence.tolist())
     df = df[df.sequence.str.len() == len(wt)].reset_index(drop=True)
     ours = {f"{n} masked marginal": masked_marginal(m, t, wt, df.sequence.tolist()) for n, (m, t) in mlms.items()}
-    parent = read_pdb_backbone(data_path(row.structure, data)) if row.structure else None
+    parent = registry_parent(row, wt, data, fold_cache) if mpnn is not None or esmif1 is not None else None
     if parent is not None and mpnn is not None:
         table, idx, _ = chain_site_table(mpnn, parent, row.chain, wt)
         ours[SITE_TABLE] = site_table_scores(table, idx, wt, df.sequence.tolist())
@@ -225,9 +252,9 @@ def assay_fingerprint(row, # one registry row
                       towers="antiberty", # the towers, as names or checksums
                       data=None) -> str:
     "What an assay's zero-shot table depends on: its registry row, the SHA-256 of its files, the towers."
-    files = [data_path(p, data) for p in (row.csv, row.structure) if p]
+    files = [data_path(p, data) for p in (row.csv, row.structure) if p and p != "predict"]
     files += [data_path(row.published.format(model=m), data) for m in ABBIBENCH_MODELS if row.published]
-    columns = {c: getattr(row, c) for c in ASSAY_COLUMNS + OPTIONAL_COLUMNS}
+    columns = {c: getattr(row, c, "") for c in ASSAY_COLUMNS + OPTIONAL_COLUMNS}
     return fingerprint(columns, towers, [(f.name, file_sha256(f)) for f in files if f.exists()])
 
 # %% ../nbs/05_benchmark.ipynb #44194749
@@ -410,7 +437,8 @@ def assay_rows(row, # one registry row
      "leaderboard, or the reason it has none.")
     seconds = {} if seconds is None else seconds
     t0 = time.time()
-    df, ours, pub = zero_shot_scores(row, models["mlms"], models["mpnn"], data, models.get("esmif1"))
+    df, ours, pub = zero_shot_scores(row, models["mlms"], models["mpnn"], data, models.get("esmif1"),
+                                     models.get("fold_cache"))
     rows = [tidy_rows(zero_shot_table(row, df, ours, pub, n_boot))]
     t1 = time.time()
     if len(df) >= min_variants:
@@ -451,11 +479,11 @@ def interval(v, lo, hi) -> str:
     return f"{v:+.2f} [{lo:+.2f}, {hi:+.2f}]" if v == v else ""
 
 # %% ../nbs/05_benchmark.ipynb #779a1510
-STRUCTURE_MODELS = ("ESMIF1", "ProteinMPNN", "Antifold", "ESM3-Open-structure", "FoldX", "SaProt")
+PUBLISHED_STRUCTURE_MODELS = ("ESMIF1", "ProteinMPNN", "Antifold", "ESM3-Open-structure", "FoldX", "SaProt")
 
 def uses_structure(predictor: str) -> bool:
     "Whether a zero-shot scorer reads the parent structure: AbBiBench's structure-based models and the site table."
-    return predictor.startswith(STRUCTURE_MODELS)
+    return predictor.startswith(PUBLISHED_STRUCTURE_MODELS)
 
 # %% ../nbs/05_benchmark.ipynb #cd3bc731
 def compare(a, b) -> str:
@@ -622,7 +650,8 @@ def run_benchmark(registry: pd.DataFrame, # `read_registry` (or some of its rows
     ids["esmif1"] = [str(esmif1), esmif1.stat().st_size] if esmif1 else None
     def compute(row):
         if not models:
-            models.update(load_benchmark_models(roles, cache or out/"embedding_cache", progress, say, esmif1))
+            models.update(load_benchmark_models(roles, cache or out/"embedding_cache", progress, say, esmif1),
+                          fold_cache=out.parent/"predicted_structures")   # the run folder's, beside notebook 07's
             say(f"benchmark: models loaded in {time.time() - t0:.0f} s" + ("" if esmif1 else
                 "; no ESM-IF1 row (no weights in the torch hub cache; --esmif1_checkpoint to give them)"))
         seconds = {}

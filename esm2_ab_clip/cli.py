@@ -11,426 +11,16 @@ import numpy as np
 import pandas as pd
 from fastcore.script import call_parse, store_true
 from .core import (AbClipError, InputError, InputWarning, MissingInputError, read_table, upper_sequences,
-                               check_output, atomic_path, folder_lock, data_dir, output_dir, write_json,
-                               set_seed, check_sequences, RunDirs, fingerprint,
-                               keep_freed_memory,
-                               stale_reason, stamp, checkpoint_hash)
+                               check_output, atomic_path, folder_lock, data_dir, output_dir, write_json, set_seed,
+                               check_sequences, RunDirs, fingerprint, keep_freed_memory, stale_reason, stamp,
+                               checkpoint_hash)
+from .stages import (say, resolve_structure, run_all, stage_benchmark, stage_embed, stage_evaluate,
+                                 stage_ingest, stage_train, write_sequence_embeddings)
+from .stages import stage_fetch, stage_score
 
 # %% auto #0
-__all__ = ['PAPER_TOWER', 'PAPER_ENCODER', 'COMMANDS', 'resolve_tower', 'check_paper_setup', 'ingest_fingerprint', 'note_redo',
-           'stage_ingest', 'join_processes', 'stage_embed', 'stage_train', 'zero_shot_scorers', 'read_new_variants',
-           'check_new_lengths', 'evaluate_assay', 'stage_evaluate', 'write_report', 'device_line', 'run_all',
-           'ingest_cli', 'embed_cli', 'train_cli', 'resolve_structure', 'evaluate_cli', 'fetch_cli', 'run_cli',
-           'score_cli', 'parse_fractions', 'stage_benchmark', 'benchmark_cli', 'embed_seqs_cli', 'read_sequences',
-           'write_sequence_embeddings', 'one_line', 'crash_log', 'main']
-
-# %% ../nbs/cli.ipynb #f78d094b
-def _say(msg: str): print(f"[esm2-ab-clip {time.strftime('%H:%M:%S')}] {msg}", flush=True)
-
-def _seeds(s) -> list[int]: return [int(x) for x in str(s).replace(" ", "").split(",") if x != ""]
-
-# %% ../nbs/cli.ipynb #016e8411
-PAPER_TOWER = "facebook/esm2_t6_8M_UR50D"
-
-def resolve_tower(name: str, mlm: bool=False): # with its masked-LM head (CLIP training keeps it for the export)
-    "(model, tokenizer) for a tower name, path, or `tiny-bert` / `tiny-esm`."
-    from esm2_ab_clip.clip import load_tower, tiny_tower
-    if name.startswith("tiny-"): return tiny_tower(name.removeprefix("tiny-"), hidden=32, layers=2, seed=0, mlm=mlm)
-    return load_tower(name, mlm)
-
-# %% ../nbs/cli.ipynb #03e4f24b
-PAPER_ENCODER = "esm-if1"
-
-def check_paper_setup(tower: str=PAPER_TOWER, esmif1_checkpoint: str|None=None, data=None, progress: bool=True) -> None:
-    ("Fail fast, naming what to download and where, when the paper's models or data are not available (fetched when "
-     "online).")
-    from esm2_ab_clip.fetch import ensure_data, FetchError
-    problems = []
-    if esmif1_checkpoint and not Path(esmif1_checkpoint).exists():
-        problems.append(f"ESM-IF1 checkpoint {esmif1_checkpoint} not found (--esmif1_checkpoint)")
-    skip = (("ESM-IF1 weights",) if esmif1_checkpoint else ()) + (("ESM2-8M",) if tower != PAPER_TOWER else ())
-    try: ensure_data("paper", data, progress, say=_say, skip=skip)
-    except FetchError as e: problems.append(str(e))
-    try: resolve_tower(tower)
-    except OSError as e: problems.append(str(e))
-    if problems:
-        raise MissingInputError("--paper needs the paper's models and data, which are not available here: "
-                                + "; ".join(problems))
-
-# %% ../nbs/cli.ipynb #2de15283
-def ingest_fingerprint(d: RunDirs) -> str:
-    "Fingerprint of the ingest's outcome: which entries, in which split."
-    m = pd.read_parquet(d.dataset/"manifest.parquet", columns=["id", "split"]).sort_values("id")
-    return fingerprint(m.values.tolist())
-
-# %% ../nbs/cli.ipynb #34f2708c
-def note_redo(d: RunDirs, stage: str, reason: str) -> None:
-    "Say, and log for the report, that a stage redoes outputs it found."
-    _say(f"{stage}: redoing the existing outputs: {reason}")
-    log = json.loads((d.root/"redone.json").read_text()) if (d.root/"redone.json").exists() else []
-    write_json(log + [{"stage": stage, "reason": reason, "time": time.strftime("%Y-%m-%d %H:%M:%S")}],
-               d.root/"redone.json")
-
-# %% ../nbs/cli.ipynb #f0c978dd
-def stage_ingest(out, data=None, max_structures: int=0, seed: int=42, resolution: float=2.5, species: str|None=None,
-                 nanobodies: bool=True, force: bool=False) -> dict:
-    "Stage 1: SAbDab structures → ProteinFlow → CDR-cluster split (notebook 00)."
-    from esm2_ab_clip.sabdab import ingest, read_structure_table
-    d = RunDirs(Path(out))
-    if (d.dataset/"manifest.parquet").exists() and not force:
-        _say(f"ingest: {d.dataset/'manifest.parquet'} exists, skipping (--force to redo)")
-        return json.loads((d.dataset/"ingest.json").read_text())
-    s = read_structure_table(root=data)
-    if max_structures:  # a seeded sample that keeps the paired/nanobody mix
-        s = s.sample(n=min(max_structures, len(s)), random_state=seed).sort_index()
-    _say(f"ingest: {len(s)} structures from {data_dir(data)}")
-    r = ingest(s, out=d.ingest, tag="sabdab", seed=seed, resolution_thr=resolution, species=species,
-               nanobodies=nanobodies)
-    return json.loads((r.dataset/"ingest.json").read_text())
-
-# %% ../nbs/cli.ipynb #f3ffcd2d
-def join_processes(backend: str|None=None) -> tuple:
-    "(rank, world size, torch.distributed or None): joins the process group torchrun describes (RANK/WORLD_SIZE), once."
-    rank, world = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
-    if world == 1: return 0, 1, None
-    import torch, torch.distributed as dist
-    if torch.cuda.is_available(): torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)) % torch.cuda.device_count())
-    if not dist.is_initialized(): dist.init_process_group(backend or ("nccl" if torch.cuda.is_available() else "gloo"))
-    return rank, world, dist
-
-# %% ../nbs/cli.ipynb #980bc8bb
-def _embed_one_split(d: RunDirs, manifest, enc, split: str, chunk_size: int, progress: bool, rank: int, world: int,
-                     dist) -> dict:
-    from esm2_ab_clip.structure import load_structures, embed_split
-    c = embed_split(load_structures(d.dataset, manifest[manifest.split == split]), enc, d.embeddings, split,
-                    chunk_size=chunk_size, progress=progress and rank == 0, rank=rank, world=world)
-    if dist:
-        shards = [None] * world
-        dist.all_gather_object(shards, c)
-        c = {k: sum(x[k] for x in shards) for k in c}
-    if rank == 0: _say(f"embed {split}: {c}" + (f" ({world} processes)" if world > 1 else ""))
-    return c
-
-def stage_embed(out, encoder: str="proteinmpnn", chunk_size: int=64, force: bool=False,
-                esmif1_checkpoint: str|None=None,
-                progress: bool=True) -> dict:
-    ("Stage 2: structure embeddings of every entry, resumable (notebook 01); under torchrun each rank embeds its shard. "
-     "One job per store: a second `embed` on the same run folder stops at once, naming the first one's PID.")
-    import shutil
-    from esm2_ab_clip.sabdab import load_manifest, SPLITS
-    from esm2_ab_clip.structure import get_encoder
-    d = RunDirs(Path(out))
-    manifest = load_manifest(d.dataset)
-    # ranks share only a barrier and their counts: gloo works with or without GPUs
-    rank, world, dist = join_processes("gloo")
-    # the ranks of one torchrun job share rank 0's lock
-    with folder_lock(d.embeddings, "embed") if rank == 0 else contextlib.nullcontext():
-        fp = ingest_fingerprint(d)
-        st = d.embeddings/encoder/"provenance.json"
-        if rank == 0:
-            why = "--force" if force else stale_reason(st, fp) if (d.embeddings/encoder).exists() else None
-            if why:
-                if not force: note_redo(d, "embed", why)
-                shutil.rmtree(d.embeddings/encoder, ignore_errors=True)
-        if dist: dist.barrier()
-        kw = {"checkpoint": esmif1_checkpoint} if encoder == "esm-if1" else {}
-        enc = get_encoder(encoder, **kw)
-        # first: a killed run resumes
-        if rank == 0: stamp(st, fp, ingest=fp, encoder=encoder, weights_sha256=enc.weights_sha256)
-        counts = {split: _embed_one_split(d, manifest, enc, split, chunk_size, progress, rank, world, dist)
-                  for split in SPLITS}
-        if dist: dist.barrier()
-    return counts
-
-# %% ../nbs/cli.ipynb #9f32bb89
-def stage_train(out, tower: str="antiberty", seeds="0,1,2", epochs: float|None=None, batch_size: int|None=None,
-                encoder: str="proteinmpnn",
-                force: bool=False, progress: bool=True, recipe: str|None=None, **options) -> dict:
-    ("Stage 3: CLIP training with a recipe (default: the best on valid in notebook 02), one model per seed; under "
-     "torchrun, DDP with global negatives.")
-    from esm2_ab_clip.clip import train_clip, recipe_options, DEFAULT_RECIPE
-    from esm2_ab_clip.core import PRECISIONS
-    recipe = recipe or DEFAULT_RECIPE
-    precision = options.pop("precision", None) or "auto"
-    if precision not in PRECISIONS: raise InputError(f"precision must be one of {PRECISIONS}, not {precision!r}")
-    recipe_options(recipe, epochs=epochs, batch_size=batch_size, **options)  # fail fast on an unknown recipe or option
-    d = RunDirs(Path(out))
-    emb = d.embeddings/encoder/"provenance.json"
-    if not (d.dataset/"manifest.parquet").exists():
-        raise MissingInputError(f"{d.dataset/'manifest.parquet'} not found: run the ingest stage first (esm2-ab-clip "
-                                f"ingest --out {out})")
-    if not emb.exists(): raise MissingInputError(f"{emb} not found: run the embed stage first (esm2-ab-clip embed "
-                                                 f"--out {out})")
-    fp = fingerprint(ingest_fingerprint(d), json.loads(emb.read_text())["fingerprint"], tower, recipe, epochs,
-                     batch_size, options,
-                     *([precision] if precision != "auto" else []))   # "auto" keeps the fingerprints of earlier runs
-    rank, world, dist = join_processes()
-    with folder_lock(d.clip, "train") if rank == 0 else contextlib.nullcontext():   # one training job per run folder
-        return _train_seeds(d, fp, tower, seeds, epochs, batch_size, encoder, force, progress, recipe, precision, rank,
-                            world, dist, options)
-
-def _train_seeds(d: RunDirs, fp: str, tower: str, seeds, epochs, batch_size, encoder: str, force: bool, progress: bool,
-                 recipe: str, precision: str, rank: int, world: int, dist, options: dict) -> dict:
-    from esm2_ab_clip.clip import train_clip
-    say, res = (_say if rank == 0 else (lambda msg: None)), {}
-    for seed in _seeds(seeds):
-        sd = d.seed_dir(seed)
-        why = stale_reason(sd/"provenance.json", fp) if (sd/"metrics.json").exists() else None
-        if (sd/"metrics.json").exists() and not force and not why:
-            say(f"train seed {seed}: {sd/'metrics.json'} exists, skipping (--force to redo)")
-        else:
-            if why and not force and rank == 0: note_redo(d, f"train seed {seed}", why)
-            say(f"train seed {seed}: tower {tower}, recipe {recipe}" + (f", {epochs} epoch(s)" if epochs is not None else "")
-                + (f", {world} processes (global batch = {world} x the batch size)" if world > 1 else ""))
-            train_clip(resolve_tower(tower, mlm=True), dataset=d.dataset, out=sd, encoder=encoder,
-                       store=d.embeddings, seed=seed,
-                       recipe=recipe, epochs=epochs, batch_size=batch_size, progress=progress and rank == 0,
-                       precision=precision, **options)
-            if rank == 0: stamp(sd/"provenance.json", fp, ingest=ingest_fingerprint(d), tower=tower, recipe=recipe)
-        if dist: dist.barrier()
-        res[seed] = json.loads((sd/"metrics.json").read_text())["metrics"]
-    return res
-
-# %% ../nbs/cli.ipynb #2cd8e2d5
-def zero_shot_scorers(csv, seq_col: str, tower: str, clip_run: Path, wt: str|None=None, structure: str|None=None,
-                      chain: str|None=None) -> dict:
-    ("Zero-shot predictors for `evaluate --csv`: masked marginals of the base and CLIP towers, and ProteinMPNN with a "
-     "parent structure.")
-    from esm2_ab_clip.zeroshot import load_mlm, masked_marginal, MPNNScorer, read_parent, consensus, memo_scores
-    has_col = seq_col in pd.read_csv(csv, nrows=0).columns
-    seqs = pd.read_csv(csv)[seq_col].dropna().astype(str).str.upper().tolist() if has_col else []
-    if wt is None:
-        try:
-            wt = consensus(seqs)
-            _say(f"zero-shot: wild type = the consensus of the CSV's sequences (--wt to give it): {wt}")
-        except ValueError as e:
-            _say(f"zero-shot rows skipped: {e}")
-            return {}
-    mlms = {"zero-shot base": load_mlm(tower)}
-    if (clip_run/"metrics.json").exists():
-        try: mlms["zero-shot clip"] = load_mlm(str(clip_run))
-        except ValueError as e: _say(f"zero-shot CLIP row skipped: {e}")
-    zs = {n: memo_scores(lambda s, m=m, t=t: masked_marginal(m, t, wt, [x.upper() for x in s])) for n, (m, t) in mlms.items()}
-    if structure:
-        if not chain: raise InputError("--structure needs --chain (the chain of the parent structure the variants "
-                                       "belong to)")
-        parent, mpnn = read_parent(structure, chain), MPNNScorer()
-        zs["zero-shot proteinmpnn"] = memo_scores(lambda s: mpnn.score(parent, chain, wt, [x.upper() for x in s])[0])
-    return zs
-
-# %% ../nbs/cli.ipynb #00965bf3
-def read_new_variants(path: str|os.PathLike, # the --predict CSV
-                      seq_col: str, prefix: str="", suffix: str="") -> tuple[pd.DataFrame, pd.DataFrame]:
-    ("(the CSV as read, every column as text; its sequences as `raw` and flanked `sequence`) under the training rows' "
-     "rule: upper-cased with a warning, the 20 amino acids only, at least one row.")
-    table = read_table(path, "--predict", dtype=str, keep_default_na=False)
-    if seq_col not in table.columns: raise InputError(f"{path}: no column {seq_col!r}; columns are "
-                                                      f"{list(table.columns)} (--seq_col names it in both CSVs)")
-    names = [f"row {i + 2}" for i in range(len(table))]
-    seqs = upper_sequences(table[seq_col], names, f"{path} ({seq_col})")
-    check_sequences(seqs, names, where=f"{path} ({seq_col})")
-    return table, pd.DataFrame({"raw": seqs}).assign(sequence=lambda r: prefix + r.raw + suffix)
-
-# %% ../nbs/cli.ipynb #aef84b5d
-def check_new_lengths(split, # the assay's `csv_split`
-                      rows: pd.DataFrame, # `read_new_variants(...)[1]`
-                      path) -> None:
-    ("New variants follow the training rows' rule: when every labelled variant has one length (substitution variants), "
-     "a new row of another length is refused, named, since its features would be of another kind.")
-    lengths = set(pd.concat([split.train.raw, split.valid.raw, split.test.raw]).str.len())
-    if len(lengths) != 1: return
-    n = lengths.pop()
-    bad = np.flatnonzero(rows.raw.str.len().to_numpy() != n)
-    if len(bad): raise InputError(f"{path}: {len(bad)} row(s) of another length than the assay's variants ({n} "
-                                  f"residues), first row {bad[0] + 2} ({len(rows.raw.iloc[bad[0]])}): the predictors "
-                                  "take substitution variants of the assay's wild type only")
-
-# %% ../nbs/cli.ipynb #0385ee10
-def evaluate_assay(d: RunDirs, csv, seq_col: str, label_col: str, higher_is_better: bool, towers: dict, tower: str,
-                   clip_seed: int,
-                   seeds: int, prefix: str="", suffix: str="", progress: bool=True, wt=None, structure=None, chain=None,
-                   zero_shot: bool=True, predict: str|None=None,
-                   split=None, # the assay's `csv_split`, when the caller made it (checked before any model loaded)
-                   new: tuple|None=None, # `read_new_variants` of `predict`, likewise
-                   predictor: str="best", # --predict: "best" on validation, or "gp" (mean and sd, notebook 06)
-                  ) -> dict:
-    ("Your own assay: the leaderboard of zero-shot scorers, plain and augmented probes (notebook 04), and optionally "
-     "predictions for new rows.")
-    from esm2_ab_clip.affinity import csv_split, tower_features, FRACTIONS
-    from esm2_ab_clip.zeroshot import (leaderboard, best_predictor, predict_new, format_leaderboard, plot_leaderboard,
-                                       consensus, read_parent)
-    from esm2_ab_clip.affinity import residue_limit
-    raw = pd.read_csv(csv)
-    if seq_col in raw.columns:   # too long for a tower: refused here, where the CSV row is still known
-        limit = min(residue_limit(m, t) for m, t in towers.values()) - len(prefix) - len(suffix)
-        long = np.flatnonzero(raw[seq_col].astype(str).str.len() > limit)
-        if len(long): raise InputError(f"{csv}: {len(long)} {seq_col} value(s) longer than the towers' limit ({limit} "
-                                       f"residues with the flanks), first at row {long[0] + 2} "
-                                       f"({len(str(raw[seq_col].iloc[long[0]]))} residues)")
-    split = split or csv_split(csv, seq_col, label_col, prefix, suffix)
-    new = new or (read_new_variants(predict, seq_col, prefix, suffix) if predict else None)
-    _say(f"evaluate {csv}: {split.note}; {len(split.train)} train / {len(split.valid)} valid / {len(split.test)} test")
-    feats = tower_features(towers, d.affinity/"embedding_cache", progress, onehot=True)
-    zs = zero_shot_scorers(csv, seq_col, tower, d.seed_dir(clip_seed), wt, structure, chain) if zero_shot else {}
-    augment = [(f, z) for f, z in (("onehot", "zero-shot base"), ("base", "zero-shot base"), ("clip", "zero-shot clip"),
-                                   ("onehot", "zero-shot proteinmpnn")) if f in feats and z in zs]
-    runs, tab, _ = leaderboard(split, feats, zs, augment, FRACTIONS, range(seeds), higher_is_better, n_boot=300,
-                               seq_col="raw", progress=progress)
-    runs.to_csv(d.affinity/"byo_runs.csv", index=False)
-    tab.to_csv(d.affinity/"byo_table.csv", index=False)
-    lb = format_leaderboard(tab)
-    (d.affinity/"byo_table.md").write_text(f"{Path(csv).name}: {split.note}\n\n" + lb.to_markdown(index=False) + "\n")
-    plot_leaderboard(tab, d.affinity/"byo_leaderboard.png", Path(csv).name)
-    best = best_predictor(tab, 1.0)
-    print(lb.to_string(index=False))
-    _say(f"evaluate {csv}: {len(runs)} runs → {d.affinity/'byo_table.md'}; best on validation at 100 % of the labels: "
-         f"{best}")
-    res = {"byo": str(d.affinity/"byo_table.md"), "best": best}
-    if new is not None:
-        table, rows = new
-        if predictor == "gp":
-            from esm2_ab_clip.gp import predict_with_gp
-            w = wt or consensus(pd.concat([split.train, split.valid, split.test]).raw.tolist())
-            p, sd, best = predict_with_gp(split, rows, w, feats["base"], zs.get("zero-shot base"),
-                                          read_parent(structure, chain) if structure else None, chain,
-                                          higher_is_better=higher_is_better)
-            table = table.assign(sd=sd)
-        else: p = predict_new(split, feats, zs, best, rows, higher_is_better, seq_col="raw")
-        out = d.affinity/"predictions.csv"
-        with atomic_path(out) as tmp: table.assign(prediction=p, predictor=best).to_csv(tmp, index=False)
-        _say(f"predict: {len(table)} rows scored by {best} → {out} (oriented like {label_col}: "
-             f"{'higher' if higher_is_better else 'lower'} = better)")
-        res["predictions"] = str(out)
-    return res
-
-# %% ../nbs/cli.ipynb #fee8149e
-def stage_evaluate(out, tower: str="antiberty", clip_seed: int=0, quick: bool=False, seeds: int=5, force: bool=False,
-                   csv: str|None=None, seq_col: str="sequence", label_col: str="label", higher_is_better: bool=False,
-                   prefix: str="", suffix: str="", data=None, progress: bool=True, paper: bool=False,
-                   wt: str|None=None, structure: str|None=None, chain: str|None=None, zero_shot: bool=True,
-                   predict: str|None=None, predictor: str="best") -> dict:
-    ("Stage 4: binding-affinity probe study, base vs CLIP tower vs one-hot (notebook 03); or your own CSV (with "
-     "zero-shot rows).")
-    from esm2_ab_clip.affinity import (affinity_study, tower_features, plot_learning_curves, STUDIES, PAPER_STUDIES,
-                                       FRACTIONS, verdict_at)
-    split = new = None
-    if predictor not in ("best", "gp"): raise InputError(f"--predictor {predictor!r}: give best or gp")
-    if csv is not None:   # the assay and the new variants are checked before any model loads or any folder appears
-        from esm2_ab_clip.affinity import csv_split
-        split = csv_split(csv, seq_col, label_col, prefix, suffix)
-        new = read_new_variants(predict, seq_col, prefix, suffix) if predict else None
-        if new is not None: check_new_lengths(split, new[1], predict)
-    d = RunDirs(Path(out))
-    d.affinity.mkdir(parents=True, exist_ok=True)
-    towers = {"base": resolve_tower(tower)}
-    clip_tower = d.seed_dir(clip_seed)/"tower"
-    if clip_tower.exists(): towers["clip"] = resolve_tower(str(clip_tower))
-    elif csv is None: raise MissingInputError(f"{clip_tower} not found: run the train stage first (esm2-ab-clip train "
-                                              f"--out {out})")
-    if csv is not None:
-        return evaluate_assay(d, csv, seq_col, label_col, higher_is_better, towers, tower, clip_seed, seeds, prefix,
-                              suffix, progress, wt, structure, chain, zero_shot, predict, split, new, predictor)
-    fp = fingerprint(checkpoint_hash(clip_tower), tower, quick, paper, seeds, str(data_dir(data)))
-    why = stale_reason(d.affinity/"provenance.json", fp) if (d.affinity/"affinity_runs.csv").exists() else None
-    if (d.affinity/"affinity_runs.csv").exists() and not force and not why:
-        _say(f"evaluate: {d.affinity/'affinity_runs.csv'} exists, skipping (--force to redo)")
-        return {"runs": str(d.affinity/"affinity_runs.csv")}
-    if why and not force: note_redo(d, "evaluate", why)
-    (d.affinity/"affinity_runs.csv").unlink(missing_ok=True)   # rows of another tower must not merge into the new ones
-    cache = d.affinity/"embedding_cache"
-    feats = tower_features(towers, cache, progress, onehot=True)
-    studies = (("14H", "valid_test", "official"),) if quick else PAPER_STUDIES if paper else STUDIES
-    runs, tables, notes = affinity_study(feats, d.affinity, studies, FRACTIONS, range(1 if quick else seeds),
-                                         n_boot=200 if quick else 1000, max_variants=400 if quick else None, root=data,
-                                         progress=progress)
-    plot_learning_curves(tables, d.affinity/"learning_curves.png")
-    key = "_".join(studies[0])
-    write_json({"notes": notes, "verdict_20pct": verdict_at(tables, key, 0.2)}, d.affinity/"summary.json")
-    stamp(d.affinity/"provenance.json", fp, clip_tower=str(clip_tower))
-    return {"runs": str(d.affinity/"affinity_runs.csv"), "verdict": verdict_at(tables, key, 0.2)}
-
-# %% ../nbs/cli.ipynb #89689d6d
-def write_report(out) -> Path:
-    "`report.md` in the run directory: split counts, exclusion reasons, CLIP retrieval metrics, affinity tables, plots."
-    d = RunDirs(Path(out))
-    lines = [f"# esm2-ab-clip run report", "", f"Run directory: `{d.root}`", ""]
-    ing = json.loads((d.dataset/"ingest.json").read_text())
-    excl = pd.read_parquet(d.dataset/"exclusions.parquet")
-    lines += ["## 1. Ingest (notebook 00)", "",
-              f"Entries in {ing['n_in']}, kept {ing['n_kept']}, excluded {ing['n_excluded']}; "
-              f"split seed {ing['seed_used']}; {ing['seconds']} s.", "",
-              pd.DataFrame({"entries": ing["sizes"]}).rename_axis("split").to_markdown(), "",
-              excl.groupby(["stage", "reason"]).size().rename("entries").reset_index().to_markdown(index=False), ""]
-    from esm2_ab_clip.structure import read_store
-    from esm2_ab_clip.sabdab import SPLITS
-    encoder = next((e for e in ("proteinmpnn", "esm-if1") if (d.embeddings/e).exists()), "proteinmpnn")
-    emb = {s: read_store(d.embeddings, encoder, s) for s in SPLITS}
-    lines += ["## 2. Structure embeddings (notebook 01)", "", f"Encoder: {encoder}.", "",
-              pd.DataFrame({s: {"entries": e.id.nunique(), "chains": int((e.status == "ok").sum()),
-                                "failed entries": int((e.status == "failed").sum())}
-                            for s, e in emb.items()}).T.to_markdown(), ""]
-    rows = []
-    for sd in sorted(d.clip.glob("seed*/metrics.json")):
-        m = json.loads(sd.read_text())["metrics"]
-        for name, key in (("untrained", "untrained_test"), ("trained", "test")):
-            rows.append({"seed": sd.parent.name, "model": name, **{k: round(m[key][k], 4) for k in
-                         ("seq2struct_top1", "struct2seq_top1", "seq2struct_mrr", "heavy_seq2struct_top1",
-                          "light_seq2struct_top1",
-                          "nanobody_seq2struct_top1", "fv_seq2struct_top1", "uniformity_struct", "erank_struct", "n",
-                          "chance_top1") if k in m[key]}})
-        recipe = json.loads(sd.read_text())["info"].get("recipe", "")
-    lines += ["## 3. CLIP retrieval on the test split (notebook 02)", "", f"Recipe: `{recipe if rows else ''}`.", "",
-              pd.DataFrame(rows).to_markdown(index=False), ""]
-    if (d.clip/"seed0"/"history.csv").exists(): lines += [f"Training history: `clip/seed0/history.csv`.", ""]
-    if (d.affinity/"affinity_tables.md").exists():
-        s = json.loads((d.affinity/"summary.json").read_text()) if (d.affinity/"summary.json").exists() else {}
-        lines += ["## 4. Binding affinity (notebook 03, probe mode)", "", s.get("verdict_20pct", ""), "",
-                  (d.affinity/"affinity_tables.md").read_text(), "",
-                  "![learning curves](affinity/learning_curves.png)", ""]
-    if (d.root/"redone.json").exists():
-        lines += ["## Redone", "",
-                  "Outputs found in this run directory that were made from other inputs, and were redone:", "",
-                  pd.DataFrame(json.loads((d.root/"redone.json").read_text())).to_markdown(index=False), ""]
-    p = d.root/"report.md"
-    p.write_text("\n".join(lines) + "\n")
-    return p
-
-# %% ../nbs/cli.ipynb #8c526ab5
-def device_line() -> str:
-    "Which device the stages use: the GPU torch sees (with bf16 support), else the CPU (threads, native bf16)."
-    import torch
-    from esm2_ab_clip.core import cpu_has_bf16
-    if torch.cuda.is_available():
-        return (f"cuda:0 ({torch.cuda.get_device_name(0)}, bf16 {'yes' if torch.cuda.is_bf16_supported() else 'no'}, "
-                f"torch {torch.__version__})")
-    return (f"cpu ({torch.get_num_threads()} threads, native bf16 {'yes' if cpu_has_bf16() else 'no'}, torch "
-            f"{torch.__version__}, no GPU visible)")
-
-# %% ../nbs/cli.ipynb #6d19deb4
-def run_all(out, quick: bool=False, paper: bool=False, force: bool=False, data=None, tower: str|None=None,
-            max_structures: int|None=None, epochs: float|None=None, seeds: str|None=None, progress: bool=True,
-            esmif1_checkpoint: str|None=None, recipe: str|None=None) -> Path:
-    ("ingest → embed → train → evaluate → report; `paper=True` uses ESM2-8M, ESM-IF1, human antibodies and "
-     "biotransfer's 14H/14L splits.")
-    t0 = time.time()
-    _say(f"device: {device_line()}")
-    if paper:
-        tower = tower or PAPER_TOWER
-        check_paper_setup(tower, esmif1_checkpoint, data, progress)
-    else:
-        from esm2_ab_clip.fetch import ensure_data
-        ensure_data("default", data, progress, say=_say)   # a first run online: fetch what the data directory lacks
-    tower, encoder = tower or "antiberty", PAPER_ENCODER if paper else "proteinmpnn"
-    ms = max_structures if max_structures is not None else (120 if quick else 0)
-    stage_ingest(out, data, max_structures=ms, species="homo sapiens" if paper else None, force=force)
-    stage_embed(out, encoder, force=force, esmif1_checkpoint=esmif1_checkpoint, progress=progress)
-    stage_train(out, tower, seeds or ("0" if quick else "0,1,2"),
-                epochs if epochs is not None else (1 if quick else None), encoder=encoder,
-                force=force, progress=progress, recipe=recipe)
-    stage_evaluate(out, tower, quick=quick, force=force, data=data, progress=progress, paper=paper)
-    p = write_report(out)
-    _say(f"run finished in {time.time() - t0:.0f} s: {p}")
-    return p
+__all__ = ['COMMANDS', 'ingest_cli', 'embed_cli', 'train_cli', 'evaluate_cli', 'fetch_cli', 'run_cli', 'score_cli',
+           'benchmark_cli', 'embed_seqs_cli', 'one_line', 'crash_log', 'main']
 
 # %% ../nbs/cli.ipynb #748c0120
 @call_parse
@@ -448,7 +38,7 @@ def ingest_cli(out: str="runs/demo", # run directory
 # %% ../nbs/cli.ipynb #dc1d3a72
 @call_parse
 def embed_cli(out: str="runs/demo", # run directory (reads ingest/, writes embeddings/)
-              encoder: str="proteinmpnn", # structure encoder: proteinmpnn (offline default) or esm-if1
+              encoder: str="proteinmpnn", # structure encoder: proteinmpnn (offline default) or esmif1
               chunk_size: int=64, # entries per atomic part of the store (a killed run loses at most one)
               esmif1_checkpoint: str=None, # local ESM-IF1 .pt (default: the torch hub cache)
               force: store_true=False): # discard the store and embed again
@@ -461,7 +51,7 @@ def train_cli(out: str="runs/demo", # run directory (reads ingest/ and embedding
               # sequence tower: antiberty, an ESM2 hub id or folder (e.g. facebook/esm2_t6_8M_UR50D), tiny-bert
               tower: str="antiberty",
               seeds: str="0,1,2", # comma-separated seeds, one model each
-              recipe: str=None, # a recipe of notebook 02 (`esm2_ab_clip.clip.RECIPES`); default: the best on valid
+              recipe: str=None, # a recipe of notebook 02c (`esm2_ab_clip.train.RECIPES`); default: the best on valid
               epochs: float=None, # override the recipe's training epochs
               batch_size: int=None, # override the per-device batch size
               lr: float=None, # override the tower's learning rate
@@ -476,20 +66,6 @@ def train_cli(out: str="runs/demo", # run directory (reads ingest/ and embedding
     stage_train(out, tower, seeds, epochs, batch_size, force=force, recipe=recipe, lr=lr, head_lr=head_lr,
                 train_layers=train_layers,
                 residue_weight=residue_weight, struct_pooling=struct_pooling, precision=precision)
-
-# %% ../nbs/cli.ipynb #600057c9
-def resolve_structure(structure: str|None, # a PDB path, "predict", or None
-                      wt: str|None, wt_light: str|None, chain: str|None) -> str|None:
-    ("The parent structure's path: as given, or for `predict` the Fv of the wild type (`--chain`'s sequence) and its "
-     "partner (`--wt_light`, the other chain) folded once by IgFold (notebook 07) and cached in the output folder.")
-    if structure != "predict": return structure
-    if not wt or chain not in ("H", "L"):
-        raise InputError("--structure predict folds the wild type: give --wt (the variants' chain), --chain H or L, and "
-                         "--wt_light (the partner chain's sequence) for the Fv")
-    from esm2_ab_clip.fold import predicted_parent
-    other = "L" if chain == "H" else "H"
-    chains = {chain: wt.strip().upper(), **({other: wt_light.strip().upper()} if wt_light else {})}
-    return str(predicted_parent(dict(sorted(chains.items())), say=_say))
 
 # %% ../nbs/cli.ipynb #346722ed
 @call_parse
@@ -540,12 +116,7 @@ def fetch_cli(data: str=None, # data directory to fill (default: $ESM2_AB_CLIP_D
               no_progress: store_true=False): # no progress bars
     ("Download what the study needs (SAbDab, the 14H/14L CSVs; --paper: the models; --benchmark: the assays) into the "
      "data directory, verified and resumable.")
-    from esm2_ab_clip.fetch import fetch
-    fetch("paper" if paper else "default", data, retries, not no_progress, into_existing, say=_say)
-    if benchmark or registry:
-        from esm2_ab_clip.benchmark import read_registry, registry_sources
-        fetch("benchmark", data, retries, not no_progress, into_existing, say=_say,
-              sources=registry_sources(read_registry(registry)))
+    stage_fetch(data, paper, benchmark, registry, retries, not no_progress, into_existing)
 
 # %% ../nbs/cli.ipynb #e95e9ac7
 @call_parse
@@ -561,7 +132,7 @@ def run_cli(out: str="runs/demo", # run directory
             seeds: str=None, # override the CLIP seeds, e.g. "0,1,2"
             data: str=None, # data directory
             esmif1_checkpoint: str=None, # --paper: local ESM-IF1 .pt (default: the torch hub cache)
-            recipe: str=None, # CLIP recipe (default: the best on valid in notebook 02)
+            recipe: str=None, # CLIP recipe (default: the best on valid in notebook 02c)
             force: store_true=False): # redo every stage
     "The whole study: ingest → embed → train → evaluate, then report.md and plots in the run directory."
     run_all(out, quick, paper, force, data, tower, max_structures, epochs, seeds, esmif1_checkpoint=esmif1_checkpoint,
@@ -585,54 +156,8 @@ def score_cli(csv: str=None, # CSV of variants (required)
               esmif1_checkpoint: str=None, # local ESM-IF1 .pt (default: the torch hub cache)
               overwrite: store_true=False): # replace an existing --output file, or score columns the CSV already has
     "Zero-shot variant scores: masked-LM log-odds and structure-conditioned log-likelihoods, one column per scorer."
-    from esm2_ab_clip.zeroshot import score_csv
-    if not csv: raise InputError("score needs --csv FILE (a CSV of variant sequences) and --wt or --wt_col")
-    out = Path(output) if output else output_dir()/"scores"/f"{Path(csv).stem}.scores.csv"
-    if out.suffix.lower() != ".csv": raise InputError(f"--output {out}: score writes CSV; give a name ending in .csv")
-    if output: check_output(out, (csv,), overwrite)   # a file of the user's: never replaced unasked
-    structure = resolve_structure(structure, wt, wt_light, chain)
-    df = score_csv(csv, seq_col, wt, wt_col, [s.strip() for s in scorer.split(",") if s.strip()], structure, chain,
-                   esmif1_checkpoint, overwrite)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(out) as tmp: df.to_csv(tmp, index=False)
-    _say(f"score: {len(df)} variants × {len([c for c in df.columns if c.startswith('zs_')])} scorer(s) → {out}")
-
-# %% ../nbs/cli.ipynb #ef092235
-def parse_fractions(text: str, what: str="--fractions") -> tuple[float, ...]:
-    "Comma-separated fractions of the training labels, each in (0, 1]."
-    try: fr = tuple(float(x) for x in text.split(",") if x.strip())
-    except ValueError: fr = ()
-    if not fr or not all(0 < f <= 1 for f in fr): raise InputError(f"{what} {text!r}: give fractions in (0, 1], comma-"
-                                                                   "separated, e.g. 0.2,1.0")
-    return fr
-
-# %% ../nbs/cli.ipynb #1b1a0243
-def stage_benchmark(out, registry: str|None=None, assays: str|None=None, towers: str|None=None,
-                    fractions: str="0.2,1.0", seeds: int=5, cache: str|None=None, data=None, force: bool=False,
-                    progress: bool=True, gp: bool=False, esmif1_checkpoint: str|None=None) -> pd.DataFrame:
-    ("Every registry assay (notebook 05): zero-shot scores beside AbBiBench's published ones, probes on two split "
-     "schemes, in `OUT/benchmark/`; one process per folder.")
-    from esm2_ab_clip.benchmark import read_registry, run_benchmark
-    reg, fr = read_registry(registry), parse_fractions(fractions)
-    if assays:
-        names = [a.strip() for a in assays.split(",") if a.strip()]
-        unknown = [a for a in names if a not in reg.index]
-        if unknown: raise InputError(f"--assays: no assay {unknown} in the registry; its assays are {list(reg.index)}")
-        reg = reg.loc[names]
-    d = RunDirs(Path(out))
-    names = [t.strip() for t in towers.split(",") if t.strip()] if towers else (
-        ["antiberty"] + [str(d.seed_dir(0))] * (d.seed_dir(0)/"tower").is_dir())
-    with folder_lock(d.root/"benchmark", "benchmark"):
-        bench = run_benchmark(reg, d.root/"benchmark", names, fr, range(seeds), data,
-                              cache or d.affinity/"embedding_cache", force=force, progress=progress, say=_say,
-                              esmif1=esmif1_checkpoint)
-        _say(f"benchmark: {bench.assay.nunique()} assay(s), {len(bench)} rows → {d.root/'benchmark'/'benchmark.md'}")
-        if gp:
-            from esm2_ab_clip.gp import run_gp_benchmark
-            g = run_gp_benchmark(reg, d.root/"benchmark", names, fr, range(seeds), data,
-                                 cache or d.affinity/"embedding_cache", force=force, progress=progress, say=_say)
-            _say(f"benchmark GP: {int((g['mode'] == 'gp').sum())} rows → {d.root/'benchmark'/'gp.md'}")
-    return bench
+    stage_score(csv, output, seq_col, wt, wt_col, [s.strip() for s in scorer.split(",") if s.strip()],
+                resolve_structure(structure, wt, wt_light, chain), chain, esmif1_checkpoint, overwrite)
 
 # %% ../nbs/cli.ipynb #4e9b1c74
 @call_parse
@@ -671,57 +196,6 @@ def embed_seqs_cli(input: str=None, # FASTA file, or CSV with a sequence column 
     check_output(output, (input,), overwrite)
     write_sequence_embeddings(input, output, tower, seq_col, id_col, batch_size, truncate)
 
-# %% ../nbs/cli.ipynb #4ea0df33
-def read_sequences(path: str|os.PathLike, seq_col: str="sequence", id_col: str|None=None) -> pd.DataFrame:
-    "id, sequence from a FASTA or CSV file, with a clear error for bad rows."
-    path = Path(path)
-    if path.suffix.lower() in (".fa", ".fasta", ".faa"):
-        from Bio import SeqIO
-        if not path.is_file(): raise MissingInputError(f"--input {path}: no such file")
-        if not path.read_text().strip(): raise InputError(f"{path} is empty: --input needs FASTA records (>id, then "
-                                                          "the sequence)")
-        if not path.read_text().lstrip().startswith(">"): raise InputError(f"{path}: sequence before the first '>' "
-                                                                           "header")
-        recs = list(SeqIO.parse(path, "fasta"))
-        df = pd.DataFrame({"id": [r.id or f"seq{i}" for i, r in enumerate(recs)], "sequence": [str(r.seq) for r in recs]})
-    else:
-        raw = read_table(path, "--input", dtype=str, keep_default_na=False)
-        if seq_col not in raw.columns: raise InputError(f"{path}: no column {seq_col!r}; columns are "
-                                                        f"{list(raw.columns)} (use --seq_col)")
-        df = pd.DataFrame({"id": raw[id_col].astype(str) if id_col else [str(i) for i in range(len(raw))],
-                           "sequence": raw[seq_col]})
-    df["sequence"] = upper_sequences(df.sequence, [f"id {x!r}" for x in df.id], str(path))
-    check_sequences(df.sequence, [f"id {x!r}" for x in df.id], where=str(path))
-    dup = df.id[df.id.duplicated()].unique().tolist()
-    if dup: raise InputError(f"{path}: {len(dup)} id(s) used more than once, e.g. {dup[:3]}: make the ids unique "
-                             "(outputs are keyed by id)")
-    return df
-
-# %% ../nbs/cli.ipynb #3f039c18
-def write_sequence_embeddings(input, output, tower: str="antiberty", seq_col: str="sequence", id_col=None,
-                              batch_size: int=64,
-                              truncate: bool=False) -> Path:
-    "Embed the sequences of a FASTA/CSV with a tower (name or folder) and write them."
-    from esm2_ab_clip.affinity import embed_sequences, residue_limit
-    if Path(output).suffix.lower() not in (".parquet", ".npy"):
-        raise InputError(f"--output {output}: embed-seqs writes .parquet (id, vector) or .npy (N x D); give one of "
-                         "those extensions")
-    df = read_sequences(input, seq_col, id_col)
-    model, tok = resolve_tower(tower)
-    limit = residue_limit(model, tok)
-    long = df[df.sequence.str.len() > limit]
-    if len(long) and not truncate:
-        raise InputError(f"{input}: {len(long)} sequence(s) longer than the tower's limit of {limit} residues, first "
-                         f"id {long.id.iloc[0]!r} ({len(long.sequence.iloc[0])} residues): shorten them, or pass "
-                         "--truncate")
-    X = embed_sequences(model, tok, df.sequence.tolist(), batch_size, truncate=truncate)
-    output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    if output.suffix == ".npy": np.save(output, X)
-    else: df.assign(vector=list(X)).to_parquet(output, index=False)
-    _say(f"embed-seqs: {len(df)} sequences × {X.shape[1]} → {output}")
-    return output
-
 # %% ../nbs/cli.ipynb #09988d56
 def one_line(e: BaseException) -> str:
     "An error's message as one line: its lines joined by '; ', runs of spaces as one."
@@ -752,9 +226,11 @@ def _usage(code: int):
     for k, f in COMMANDS.items(): print(f"  {k:11s} {(f.__doc__ or '').strip()}")
     sys.exit(code)
 
+# %% ../nbs/cli.ipynb #9f3dd6bd
 def _show_input_warning(message, category, filename, lineno, file=None, line=None):
     print(f"esm2-ab-clip: warning: {message}", file=sys.stderr)
 
+# %% ../nbs/cli.ipynb #c39feeb4
 def main(argv: list[str]|None=None): # the arguments (default: the command line's)
     ("Entry point of the `esm2-ab-clip` command: errors the package raises on purpose print as one line (exit 2: bad "
      "input, 1: a failed run); anything else prints one line and the log file holding its traceback (`--debug`: the "
@@ -784,6 +260,7 @@ def main(argv: list[str]|None=None): # the arguments (default: the command line'
         _fail(cmd, f"unexpected {type(e).__name__}: {one_line(e)} (a bug: the traceback is in {log}; --debug prints it)",
               1)
 
+# %% ../nbs/cli.ipynb #4b00068c
 def _fail(cmd: str, msg: str, code: int):
     print(f"esm2-ab-clip {cmd}: error: {msg}", file=sys.stderr)
     sys.exit(code)

@@ -10,15 +10,16 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from tqdm.auto import tqdm
 from .core import AbClipError, DATA_ENV, data_dir, output_dir, atomic_path, write_json, file_sha256
-from .sabdab import STRUCTURES_DIR, SABDAB_DIR
-from .affinity import BIOTRANSFER_URL, BIOTRANSFER_COMMIT, LI2023_DIR, ABBIBENCH_FILE
-from .structure import ESMIF1_NAME, ESMIF1_URL
+from .locations import STRUCTURES_DIR, SABDAB_DIR
+from .locations import BIOTRANSFER_URL, BIOTRANSFER_COMMIT, LI2023_DIR, ABBIBENCH_FILE
+from .locations import ESMIF1_NAME, ESMIF1_URL
+from .locations import ABBIBENCH_URL, CHECKPOINTS_DIR, ESM2_8M, LI2023_CSV, SABDAB_URL, STRUCTURES_INDEX
 
 # %% auto #0
-__all__ = ['MIRROR_ENV', 'ESM2_8M', 'SABDAB_URL', 'ABBIBENCH_COMMIT', 'ABBIBENCH_URL', 'INDEX', 'LI_BLOBS', 'SOURCES',
-           'SUMMARY_COLUMNS', 'MANIFEST', 'mirror_url', 'git_blob_sha1', 'Source', 'FetchError', 'download',
-           'unpack_sabdab', 'format_problem', 'quarantine', 'target', 'check_item', 'foreign_entries', 'by_hand',
-           'remote_size', 'fetch_item', 'present_record', 'fetch', 'ensure_data']
+__all__ = ['MIRROR_ENV', 'LI_BLOBS', 'SOURCES', 'SUMMARY_COLUMNS', 'MANIFEST', 'mirror_url', 'git_blob_sha1', 'Source',
+           'FetchError', 'receive', 'download', 'unpack_sabdab', 'format_problem', 'quarantine', 'target', 'check_item',
+           'foreign_entries', 'by_hand', 'remote_size', 'fetch_item', 'present_record', 'announced_sizes',
+           'fetch_items', 'read_fetch_state', 'check_writable', 'fetch', 'ensure_data']
 
 # %% ../nbs/fetch.ipynb #d6407653
 MIRROR_ENV = "ESM2_AB_CLIP_MIRROR"
@@ -53,14 +54,8 @@ class Source:
     kind: str = "file"         # "file" | "sabdab-archive" (zip → chothia/*.pdb) | "model" (torch hub cache) | "hub"
     also: str|None = None      # a path in the data directory that makes this item unnecessary (an offline equivalent)
     size_hint: str = ""        # said before downloading when the server does not announce a size
-    check: str|None = None     # format check where the source publishes no digest: "sabdab-summary" | "esm-if1"
+    check: str|None = None     # format check where the source publishes no digest: "sabdab-summary" | "esmif1"
 
-ESM2_8M = "facebook/esm2_t6_8M_UR50D"
-SABDAB_URL = "https://opig.stats.ox.ac.uk/webapps/newsabdab/sabdab"   # as in ProteinFlow's `_download_sabdab_all`
-ABBIBENCH_COMMIT = "67306b3a285ddfeb95edcb87974295863ca37545"
-ABBIBENCH_URL = (f"https://raw.githubusercontent.com/MSBMI-SAFE/AbBiBench/{ABBIBENCH_COMMIT}/notebooks/scoring_outputs/"
-                 f"{ABBIBENCH_FILE[-1]}")
-INDEX = f"{STRUCTURES_DIR}/structures_index.tsv"   # the offline structure set (notebook 00): SAbDab is then not needed
 LI_BLOBS = {("14H", "train"): "d1020849df7d96b1768854822ec378ce223c04a4",
             ("14H", "valid"): "419fd23f809462d323a0d88f311f5c94def153c7",
             ("14H", "test"): "0ecd88c3bb7ec7a4a44512e2ebc2f62d74a67fe4",
@@ -69,18 +64,18 @@ LI_BLOBS = {("14H", "train"): "d1020849df7d96b1768854822ec378ce223c04a4",
             ("14L", "test"): "e6a5b4c2173986c8482536ddb178298bcd8dad44"}
 
 SOURCES = [
-    Source("SAbDab summary", f"{SABDAB_URL}/summary/all/", f"{SABDAB_DIR}/summary.tsv", also=INDEX,
+    Source("SAbDab summary", f"{SABDAB_URL}/summary/all/", f"{SABDAB_DIR}/summary.tsv", also=STRUCTURES_INDEX,
            check="sabdab-summary"),
     Source("SAbDab Chothia structures", f"{SABDAB_URL}/archive/all/", f"{SABDAB_DIR}/chothia",
-           kind="sabdab-archive", also=INDEX,
+           kind="sabdab-archive", also=STRUCTURES_INDEX,
            size_hint="SAbDab's whole archive: several GB"),
     *[Source(f"{lib} {split}", BIOTRANSFER_URL.format(commit=BIOTRANSFER_COMMIT, lib=lib, split=split),
-             f"{LI2023_DIR}/replicate_corrected/{lib}/{lib}_{split}.csv",
+             f"{LI2023_DIR}/" + LI2023_CSV.format(lib=lib, split=split),
              ("paper",) if split == "train" else ("default", "paper"),
              git_blob=LI_BLOBS[lib, split]) for lib in ("14H", "14L") for split in ("train", "valid", "test")],
     Source("AbBiBench 14H", ABBIBENCH_URL, "/".join(ABBIBENCH_FILE), ("default",),
            git_blob="57e2bd750f09747aa4756984522044a946a3897f"),
-    Source("ESM-IF1 weights", ESMIF1_URL, f"checkpoints/{ESMIF1_NAME}.pt", ("paper",), kind="model", check="esm-if1"),
+    Source("ESM-IF1 weights", ESMIF1_URL, f"{CHECKPOINTS_DIR}/{ESMIF1_NAME}.pt", ("paper",), kind="model", check="esmif1"),
     Source("ESM2-8M", ESM2_8M, "", ("paper",), kind="hub"),
 ]
 
@@ -94,6 +89,22 @@ class FetchError(AbClipError, OSError):
 # %% ../nbs/fetch.ipynb #4fdd26dc
 def _via(url: str, got: str) -> str: return "" if got == url else f" (via {got})"
 
+# %% ../nbs/fetch.ipynb #9b919645
+def receive(r, # an open HTTP response
+            part: Path, have: int, # bytes of `part` already there (asked for the rest with a Range request)
+            progress: bool=True) -> int|None:  # the complete size when the server announced one
+    "Append the response to the partial file (or start it again when the server sent the whole file)."
+    if have and r.status != 206: have = 0       # the server sent the whole file: start over
+    size = r.headers.get("Content-Length")
+    total = have + int(size) if size is not None else None
+    with open(part, "ab" if have else "wb") as fh, tqdm(total=total, initial=have, unit="B", unit_scale=True,
+                                                        desc=part.name.removesuffix(".part"), disable=not progress) as bar:
+        for chunk in iter(lambda: r.read(1 << 16), b""):
+            fh.write(chunk)
+            bar.update(len(chunk))
+    return total
+
+# %% ../nbs/fetch.ipynb #f3885a4a
 def download(url: str, # canonical URL (a mirror applies)
              part: str|os.PathLike, # partial file; resumed when it exists
              retries: int=3, # attempts in all
@@ -108,17 +119,7 @@ def download(url: str, # canonical URL (a mirror applies)
         have = part.stat().st_size if part.exists() else 0
         req = urllib.request.Request(got, headers={"Range": f"bytes={have}-"} if have else {})
         try:
-            with urllib.request.urlopen(req, timeout=timeout) as r:
-                if have and r.status != 206: have = 0       # the server sent the whole file: start over
-                size = r.headers.get("Content-Length")
-                total = have + int(size) if size is not None else None
-                with open(part, "ab" if have else "wb") as fh, tqdm(total=total, initial=have, unit="B",
-                                                                    unit_scale=True,
-                                                                    desc=part.name.removesuffix(".part"),
-                                                                    disable=not progress) as bar:
-                    for chunk in iter(lambda: r.read(1 << 16), b""):
-                        fh.write(chunk)
-                        bar.update(len(chunk))
+            with urllib.request.urlopen(req, timeout=timeout) as r: total = receive(r, part, have, progress)
             if total is not None and part.stat().st_size != total:
                 raise ConnectionError(f"the connection closed after {part.stat().st_size} of {total} bytes")
             return part
@@ -181,7 +182,7 @@ def format_problem(check: str|None, # a `Source.check`
         cols = head.split(b"\n", 1)[0].decode("utf-8", "replace").rstrip("\r").split("\t")
         missing = [c for c in SUMMARY_COLUMNS if c not in cols]
         return f"not a SAbDab summary TSV (its header lacks {missing})" if missing else None
-    if check == "esm-if1":
+    if check == "esmif1":
         if not (zipfile.is_zipfile(path) or head[:1] == b"\x80"): return "not a torch checkpoint"
         if not full: return None
         from esm2_ab_clip.structure import read_esmif1_checkpoint
@@ -323,6 +324,59 @@ def present_record(src: Source, data: Path, detail: str) -> dict:
     pin = {"git_blob": src.git_blob} if src.git_blob and p == target(src, data) else {}   # `check_item` matched it
     return {**rec, "bytes": p.stat().st_size, "sha256": file_sha256(p), **pin}
 
+# %% ../nbs/fetch.ipynb #ddd1dd8d
+def announced_sizes(todo: list, setup: str, data: Path, hand: str) -> dict:  # source name -> bytes or None
+    "The size each server announces, asked before anything downloads; a clear offline error when none answers."
+    try: return {s.name: None if s.kind == "hub" else remote_size(s.url) for s in todo}
+    except (urllib.error.URLError, OSError) as e:
+        raise FetchError(f"fetch: cannot reach {urlsplit(mirror_url(todo[0].url)).netloc} "
+                         f"({getattr(e, 'reason', e)}): no network? "
+                         f"The {setup} set-up needs {len(todo)} item(s) that {data} lacks. Put them there by "
+                         f"hand:\n{hand}",
+                         offline=True) from None
+
+# %% ../nbs/fetch.ipynb #27736578
+def fetch_items(todo: list, data: Path, man: dict, mpath: Path, retries: int=3, progress: bool=True,
+                say=print) -> list:  # (source, message) of each item that failed
+    "Download each item in turn, writing the manifest after each; after an offline failure the rest are not tried."
+    failed, items = [], man["items"]
+    for i, s in enumerate(todo):
+        try:
+            items[s.name] = fetch_item(s, data, retries, progress, say)
+            write_json(man, mpath)
+            say(f"fetch: {s.name}: {items[s.name].get('n_structures', items[s.name].get('bytes', ''))} "
+                f"{'structures' if 'n_structures' in items[s.name] else 'bytes'} → {items[s.name]['path']}")
+        except FetchError as e:
+            failed.append((s, str(e)))
+            if e.offline:
+                failed += [(t, "not tried: the host could not be reached") for t in todo[i + 1:]]
+                break
+    return failed
+
+# %% ../nbs/fetch.ipynb #b2e2d083
+def read_fetch_state(srcs: list, data: Path) -> tuple:  # (manifest path, manifest, name -> (state, detail))
+    ("The manifest (in the data directory, or in the output folder when the data directory holds files fetch did not "
+     "put there) and the state of each source; items found in place are recorded as present.")
+    mpath = data/MANIFEST if (data/MANIFEST).exists() or not foreign_entries(data) else output_dir()/MANIFEST
+    man = json.loads(mpath.read_text()) if mpath.exists() else {"data_dir": str(data), "items": {}}
+    items = man["items"]
+    state = {s.name: check_item(s, data, items.get(s.name)) for s in srcs}
+    for s in srcs:
+        if state[s.name][0] == "ok" and items.get(s.name, {}).get("source") != "downloaded":
+            items[s.name] = present_record(s, data, state[s.name][1])
+    return mpath, man, state
+
+# %% ../nbs/fetch.ipynb #fe3bfe7c
+def check_writable(data: Path, into_data: list, # the sources that would write into the data directory
+                   hand: str) -> None: # how to put them there by hand
+    "An error when fetch would write into a data directory that holds files it did not put there."
+    foreign = foreign_entries(data)
+    if into_data and foreign: raise FetchError(
+        f"fetch: {data} lacks {', '.join(s.name for s in into_data)} but holds files fetch did not put there "
+        f"({', '.join(foreign[:3])}); fetch writes only into an empty data directory or one it filled before. Name a new "
+        f"folder (--data DIR or {DATA_ENV}=DIR), pass --into_existing to add the files here, or put them there by hand:"
+        f"\n{hand}")
+
 # %% ../nbs/fetch.ipynb #3abe7b83
 def fetch(setup: str="default", # "default" (the main job) or "paper" (ESM2-8M, ESM-IF1, the train CSVs)
           root: str|os.PathLike|None=None, # data directory (default: `data_dir()`)
@@ -337,14 +391,8 @@ def fetch(setup: str="default", # "default" (the main job) or "paper" (ESM2-8M, 
     "Download what `setup` needs and the data directory lacks or holds damaged; the manifest (also written to disk)."
     data = data_dir(root)
     srcs = [s for s in (sources or SOURCES) if setup in s.setups and s.name not in skip and (only is None or s.name in only)]
-    mpath = data/MANIFEST if (data/MANIFEST).exists() or not foreign_entries(data) else output_dir()/MANIFEST
-    man = json.loads(mpath.read_text()) if mpath.exists() else {"data_dir": str(data), "items": {}}
-    items = man["items"]
-    state = {s.name: check_item(s, data, items.get(s.name)) for s in srcs}
+    mpath, man, state = read_fetch_state(srcs, data)
     todo = [s for s in srcs if state[s.name][0] != "ok"]
-    for s in srcs:
-        if state[s.name][0] == "ok" and items.get(s.name, {}).get("source") != "downloaded":
-            items[s.name] = present_record(s, data, state[s.name][1])
     if not todo:
         write_json(man, mpath)
         say(f"fetch: the {setup} set-up's {len(srcs)} item(s) are all in {data}; nothing to download (manifest: "
@@ -352,37 +400,15 @@ def fetch(setup: str="default", # "default" (the main job) or "paper" (ESM2-8M, 
         return man
     hand = "\n".join(f"  - {by_hand(s, data)}" for s in todo)
     into_data = [s for s in todo if s.kind in ("file", "sabdab-archive")]
-    foreign = foreign_entries(data)
-    if into_data and foreign and not into_existing:
-        raise FetchError(f"fetch: {data} lacks {', '.join(s.name for s in into_data)} but holds files fetch did not "
-                         f"put there ({', '.join(foreign[:3])}); fetch writes only into an empty data directory or "
-                         f"one it filled before. Name a new folder (--data DIR or {DATA_ENV}=DIR), pass "
-                         f"--into_existing to add the files here, or put them there by hand:\n{hand}")
+    if not into_existing: check_writable(data, into_data, hand)
     for s in todo:
         if state[s.name][0] == "damaged": say(f"fetch: {state[s.name][1]}: fetching it again")
-    try: sizes = {s.name: None if s.kind == "hub" else remote_size(s.url) for s in todo}
-    except (urllib.error.URLError, OSError) as e:
-        raise FetchError(f"fetch: cannot reach {urlsplit(mirror_url(todo[0].url)).netloc} "
-                         f"({getattr(e, 'reason', e)}): no network? "
-                         f"The {setup} set-up needs {len(todo)} item(s) that {data} lacks. Put them there by "
-                         f"hand:\n{hand}",
-                         offline=True) from None
+    sizes = announced_sizes(todo, setup, data, hand)
     say(f"fetch: downloading {len(todo)} item(s) into {data} ({_size(sum(v for v in sizes.values() if v))} announced; "
         f"partial files in {output_dir()/'downloads'}):\n" + "\n".join(f"  - {s.name}: {s.url} "
                                                                        f"({_size(sizes[s.name], s.size_hint)})" for s in todo))
     if into_data: mpath = data/MANIFEST   # fetch now owns what it writes there; the manifest goes with the files
-    failed = []
-    for i, s in enumerate(todo):
-        try:
-            items[s.name] = fetch_item(s, data, retries, progress, say)
-            write_json(man, mpath)
-            say(f"fetch: {s.name}: {items[s.name].get('n_structures', items[s.name].get('bytes', ''))} "
-                f"{'structures' if 'n_structures' in items[s.name] else 'bytes'} → {items[s.name]['path']}")
-        except FetchError as e:
-            failed.append((s, str(e)))
-            if e.offline:
-                failed += [(t, "not tried: the host could not be reached") for t in todo[i + 1:]]
-                break
+    failed = fetch_items(todo, data, man, mpath, retries, progress, say)
     write_json(man, mpath)
     if failed:
         raise FetchError(f"fetch: {len(failed)} of {len(todo)} item(s) could not be downloaded:\n"

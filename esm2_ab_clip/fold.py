@@ -4,15 +4,18 @@
 
 # %% ../nbs/07_fold.ipynb #ba2cf91c
 from __future__ import annotations
-import contextlib, hashlib, importlib.metadata, io, os
+import contextlib, hashlib, importlib.metadata, importlib.util, io, os
 from pathlib import Path
 import numpy as np
+import pandas as pd
 import torch
 from .core import MissingInputError, InputError, output_dir
+from .structure import Structure
 
 # %% auto #0
-__all__ = ['IGFOLD_HINT', 'AntibertyForIgFold', 'IgFoldPredictor', 'predictor_version', 'predicted_parent', 'cdr_h3_span',
-           'kabsch_superpose', 'parent_rmsd']
+__all__ = ['IGFOLD_HINT', 'ABB2_HINT', 'PREDICTORS', 'AntibertyForIgFold', 'IgFoldPredictor', 'ABodyBuilder2Predictor',
+           'default_predictor_name', 'predictor_version', 'predicted_parent', 'cdr_h3_span', 'kabsch_superpose',
+           'parent_rmsd', 'ideal_carbonyls', 'dihedral', 'phi_psi', 'site_comparison']
 
 # %% ../nbs/07_fold.ipynb #70ba6ab0
 IGFOLD_HINT = ("structure prediction needs IgFold, an optional extra (non-commercial licence: the JHU Academic Software "
@@ -22,7 +25,7 @@ class AntibertyForIgFold:
     ("AntiBERTy as IgFold calls it, `embed(sequences, return_attention=True)` -> per sequence the last hidden states "
      "(T x 512) and the attentions (layers x heads x T x T), from the weights `antiberty==0.1.3` ships.")
     def __init__(self):
-        from esm2_ab_clip.clip import load_antiberty
+        from esm2_ab_clip.towers import load_antiberty
         self.model, self.tokenizer = load_antiberty()
         self.model.set_attn_implementation("eager")   # attention weights are returned by the eager kernel
 
@@ -55,17 +58,53 @@ class IgFoldPredictor:
             fold(self.antiberty, self.models, pdb_file=str(path), sequences=dict(chains), do_refine=False, do_renum=False)
         return Path(path)
 
+# %% ../nbs/07_fold.ipynb #41ae9bb6
+ABB2_HINT = ("the online option is ABodyBuilder2 (ImmuneBuilder, BSD licence): `pip install ImmuneBuilder anarci`; it "
+             "downloads its weights from Zenodo at first use")
+
+class ABodyBuilder2Predictor:
+    ("ABodyBuilder2's four models (ImmuneBuilder downloads their weights at first use), the top-ranked model without "
+     "refinement: a paired Fv in, a PDB file out.")
+    name = "abodybuilder2"
+    def __init__(self):
+        try:
+            from ImmuneBuilder import ABodyBuilder2
+            self.version = importlib.metadata.version("ImmuneBuilder")
+        except (ImportError, importlib.metadata.PackageNotFoundError): raise MissingInputError(ABB2_HINT) from None
+        self.model = ABodyBuilder2()
+
+    def fold(self, chains: dict, path: str|os.PathLike) -> Path:
+        ("Fold chains H and L together and write the top-ranked model to `path` (IMGT-numbered by ANARCI: residues "
+         "outside the variable domains are left out, which the alignment of the wild type to the chain allows).")
+        if sorted(chains) != ["H", "L"]:
+            raise InputError(f"ABodyBuilder2 folds a paired Fv: give chains H and L, not {sorted(chains)}")
+        with contextlib.redirect_stdout(io.StringIO()):   # it prints download and numbering messages
+            ab = self.model.predict({"H": chains["H"], "L": chains["L"]})
+        ab.save_single_unrefined(str(path), index=ab.ranking[0])
+        return Path(path)
+
+# %% ../nbs/07_fold.ipynb #454f9471
+PREDICTORS = {"igfold": ("igfold", IgFoldPredictor), "abodybuilder2": ("ImmuneBuilder", ABodyBuilder2Predictor)}
+
+def default_predictor_name() -> str:
+    ("The structure predictor `structure predict` uses: IgFold where installed (offline: its weights ship in its "
+     "wheel), else ABodyBuilder2 (online); an error naming both when neither is installed.")
+    for name, (package, _) in PREDICTORS.items():
+        if importlib.util.find_spec(package) is not None: return name
+    raise MissingInputError(f"{IGFOLD_HINT}; {ABB2_HINT}")
+
 # %% ../nbs/07_fold.ipynb #a0fc1088
 def predictor_version(predictor=None) -> tuple[str, str]:
-    "(name, version) of a predictor, or of IgFold (read from its installed metadata, without loading it)."
+    "(name, version) of a predictor, or of the default one (read from its installed metadata, without loading it)."
     if predictor is not None: return predictor.name, predictor.version
-    try: return "igfold", importlib.metadata.version("igfold")
-    except importlib.metadata.PackageNotFoundError: raise MissingInputError(IGFOLD_HINT) from None
+    name = default_predictor_name()
+    return name, importlib.metadata.version(PREDICTORS[name][0])
 
 # %% ../nbs/07_fold.ipynb #3efc30a1
 def predicted_parent(chains: dict, # chain id -> sequence, e.g. {"H": heavy, "L": light}
                      cache: str|os.PathLike|None=None, # default: the output folder's `predicted_structures/`
-                     predictor=None, # an object with `name`, `version` and `fold(chains, path)` (default: IgFold)
+                     # an object with `name`, `version` and `fold(chains, path)` (default: `default_predictor_name`)
+                     predictor=None,
                      say=print) -> Path:
     ("The predicted structure of the chains: folded once per predictor, version and sequences, cached as "
      "`{cache}/{name}-{version}-{digest}.pdb` (written atomically); later calls read the cached file.")
@@ -75,7 +114,7 @@ def predicted_parent(chains: dict, # chain id -> sequence, e.g. {"H": heavy, "L"
     digest = hashlib.sha256(repr(sorted(chains.items())).encode()).hexdigest()[:16]
     path = Path(cache or output_dir()/"predicted_structures")/f"{name}-{version}-{digest}.pdb"
     if path.exists(): return path
-    predictor = predictor or IgFoldPredictor()
+    predictor = predictor or PREDICTORS[name][1]()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.part.pdb")   # predictors pick the format by the extension
     try:
@@ -120,3 +159,59 @@ def parent_rmsd(crystal, # `Structure` of the crystal Fv
     rmsd = lambda m: float(np.sqrt((((ca_p[m] @ R + t) - ca_c[m]) ** 2).sum(1).mean()))
     return {"framework_rmsd": rmsd(fw), "cdr_h3_rmsd": rmsd(ok & h3), "framework_n": int(fw.sum()),
             "cdr_h3_n": int((ok & h3).sum())}
+
+# %% ../nbs/07_fold.ipynb #e8ab3c80
+def ideal_carbonyls(s: Structure) -> Structure:  # a copy, O atoms rebuilt
+    ("A copy of `s` with each residue's O rebuilt in the peptide plane from its Cα and C and the next residue's N "
+     "(C=O 1.231 Å, bisecting the two bonds); a chain's last residue, or one next to a gap, keeps its own O.")
+    import copy
+    s = copy.deepcopy(s)
+    for k, X in enumerate(s.coords):
+        X = X.copy()
+        u = (X[:-1, 2] - X[:-1, 1]) / np.linalg.norm(X[:-1, 2] - X[:-1, 1], axis=-1, keepdims=True)
+        v = (X[:-1, 2] - X[1:, 0]) / np.linalg.norm(X[:-1, 2] - X[1:, 0], axis=-1, keepdims=True)
+        d = (u + v) / np.linalg.norm(u + v, axis=-1, keepdims=True)
+        ok = np.isfinite(d).all(-1) & (np.linalg.norm(X[:-1, 2] - X[1:, 0], axis=-1) < 2.0)   # bonded to the next N
+        X[:-1][ok, 3] = X[:-1][ok, 2] + 1.231 * d[ok]
+        s.coords[k] = X
+    return s
+
+# %% ../nbs/07_fold.ipynb #ca774e32
+def dihedral(p0, p1, p2, p3) -> float:
+    "The dihedral angle (degrees, −180 to 180) of four points."
+    b0, b1, b2 = p0 - p1, p2 - p1, p3 - p2
+    b1 = b1 / np.linalg.norm(b1)
+    v, w = b0 - np.dot(b0, b1) * b1, b2 - np.dot(b2, b1) * b1
+    return float(np.degrees(np.arctan2(np.dot(np.cross(b1, v), w), np.dot(v, w))))
+
+# %% ../nbs/07_fold.ipynb #076342e2
+def phi_psi(X: np.ndarray, # L x 4 x 3 backbone N, Cα, C, O
+            i: int) -> tuple[float, float]:  # (φ, ψ) of residue i, NaN at a chain end
+    "φ = C(i−1)–N–Cα–C and ψ = N–Cα–C–N(i+1) of one residue."
+    phi = dihedral(X[i - 1, 2], X[i, 0], X[i, 1], X[i, 2]) if i > 0 else float("nan")
+    psi = dihedral(X[i, 0], X[i, 1], X[i, 2], X[i + 1, 0]) if i + 1 < len(X) else float("nan")
+    return phi, psi
+
+# %% ../nbs/07_fold.ipynb #530d6269
+def site_comparison(wt: str, seqs: list[str], # the assay's wild type and variants
+                    parents: dict, # name -> `Structure`
+                    chain: str,
+                    tables: dict, # name -> (n x 20 site table, len(wt) chain index): `benchmark.chain_site_table`
+                   ) -> pd.DataFrame:
+    ("One row per measured substitution: for each parent its residue at the site, ProteinMPNN's site-table log-odds "
+     "(mutant − wild type), the residue it prefers there, and the site's φ/ψ.")
+    from esm2_ab_clip.zeroshot import check_variants, MPNN_ALPHABET
+    subs = sorted({(p, x, y) for m in check_variants(wt, seqs) for p, x, y in m})
+    rows = [{"position": p + 1, "wild type": x, "mutant": y} for p, x, y in subs]
+    for name, s in parents.items():
+        table, idx = tables[name]
+        k = s.chains.index(chain)
+        for r, (p, x, y) in zip(rows, subs):
+            j = idx[p]
+            if j < 0: continue
+            phi, psi = phi_psi(s.coords[k], j)
+            r.update({f"{name} residue": s.seqs[k][j],
+                      f"{name} log-odds": table[j, MPNN_ALPHABET.index(y)] - table[j, MPNN_ALPHABET.index(x)],
+                      f"{name} prefers": MPNN_ALPHABET[int(np.argmax(table[j, :20]))],
+                      f"{name} φ/ψ": f"{phi:.0f}/{psi:.0f}"})
+    return pd.DataFrame(rows)

@@ -13,14 +13,15 @@ import torch
 import gpytorch
 from tqdm.auto import tqdm
 from .core import InputError, fingerprint, write_csv
-from .affinity import sample_fraction, bootstrap_table, score
+from .affinity import sample_fraction
+from .stats import bootstrap_table, score
 from .zeroshot import check_variants, MPNN_ALPHABET
 from .structure import Structure, read_pdb_backbone
 from .benchmark import (BENCHMARK_COLUMNS, SCHEMES, SITE_TABLE, add_paired, assay_fingerprint,
-                                    stamped_assay_tables,
-                                    chain_site_table, assay_split, data_path, interval, load_benchmark_models,
-                                    lookup_scores, site_table_scores, supervised_problem, supervised_table, tidy_rows,
-                                    tower_id, tower_roles, zero_shot_scores)
+                                    stamped_assay_tables, chain_site_table, assay_split, data_path, interval,
+                                    load_benchmark_models, lookup_scores, site_table_scores, supervised_problem,
+                                    supervised_table, tidy_rows, tower_id, tower_roles, zero_shot_scores)
+from .benchmark import registry_parent
 
 # %% auto #0
 __all__ = ['MAX_EXACT', 'GP_SPECS', 'GP_EXTRA', 'mutation_rows', 'SiteGeometry', 'site_geometry', 'StructureKernel',
@@ -322,8 +323,8 @@ def gp_assay_rows(row, # one registry row
      "mean is the site-table score where the assay has a structure, else the base tower's masked marginal.")
     df, ours, _ = zero_shot_scores(row, models["mlms"], None, data)
     wt, geometry_for = df.wt.iloc[0], None
-    if row.structure:
-        parent = read_pdb_backbone(data_path(row.structure, data))
+    parent = registry_parent(row, wt, data, models.get("fold_cache"))
+    if parent is not None:
         table, idx, ca = chain_site_table(models["mpnn"], parent, row.chain, wt)
         ours[SITE_TABLE] = site_table_scores(table, idx, wt, df.sequence.tolist())
         geometry_for = lambda vocab: site_geometry(vocab, table, idx, ca)
@@ -379,7 +380,8 @@ def run_gp_benchmark(registry: pd.DataFrame, # `read_registry` (or some of its r
     out, roles, models = Path(out), tower_roles(list(towers)), {}
     ids = {r: [tower_id(f), tower_id(m)] for r, (f, m) in roles.items()}
     def compute(row):
-        models.update(models or load_benchmark_models(roles, cache or out/"embedding_cache", progress, say))
+        if not models: models.update(load_benchmark_models(roles, cache or out/"embedding_cache", progress, say),
+                                     fold_cache=out.parent/"predicted_structures")
         t0 = time.time()
         rows = gp_assay_rows(row, models, fractions, seeds, data, min_variants, n_boot, steps, progress)
         say(f"benchmark GP {row.name}: {time.time() - t0:.0f} s")

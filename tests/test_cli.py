@@ -45,7 +45,7 @@ def test_quick_run_end_to_end(tmp_path):
     saved = json.loads((out/"clip"/"seed0"/"metrics.json").read_text())
     m, info = saved["metrics"], saved["info"]
     assert {"test", "untrained_test", "valid"} <= set(m) and 0 <= m["test"]["seq2struct_top1"] <= 1
-    from esm2_ab_clip.clip import DEFAULT_RECIPE
+    from esm2_ab_clip.train import DEFAULT_RECIPE
     assert info["recipe"] == DEFAULT_RECIPE and {"uniformity_struct", "erank_struct", "heavy_seq2struct_top1", "mrr"} <= set(m["test"])
     from transformers import AutoModel, AutoModelForSequenceClassification
     assert type(AutoModel.from_pretrained(out/"clip"/"seed0"/"tower")).__name__ == "BertModel"
@@ -109,7 +109,7 @@ def test_embed_seqs_writes_embeddings(tmp_path):
 
 def test_evaluate_paper_split_runs_on_biotransfer_csvs(tmp_path):
     "`evaluate --paper` uses biotransfer's train/valid/test CSVs of 14H and 14L (made up here: the real train CSVs are online only)."
-    from esm2_ab_clip.clip import tiny_tower
+    from esm2_ab_clip.towers import tiny_tower
     from esm2_ab_clip.affinity import write_demo_library
     data, out = tmp_path/"data", tmp_path/"run"
     for lib in ("14H", "14L"): write_demo_library(data, lib)

@@ -1,5 +1,5 @@
 """Under torchrun the CLIP loss uses the global batch: two gloo processes must give the loss and the gradients of one
-process on the same global batch (issue: notebook 02)."""
+process on the same global batch (issue: notebook 02c)."""
 import os, socket
 import torch
 import torch.multiprocessing as mp
@@ -7,7 +7,8 @@ import torch.multiprocessing as mp
 GLOBAL = ["EVQLVESGGG", "DIQMTQSPSS", "QVQLQESGPG", "EVQLVESGGG", "SYELTQPPSV", "QVQLVQSGAE", "DIVMTQSPDS", "EIVLTQSPGT"]
 
 def _model_and_batch():
-    from esm2_ab_clip.clip import AbClipModel, tiny_tower, sequence_group
+    from esm2_ab_clip.clip import AbClipModel, sequence_group
+    from esm2_ab_clip.towers import tiny_tower
     tower, tok = tiny_tower("esm", hidden=32, seed=0)
     model = AbClipModel.from_tower(tower, tok, structure_dim=12, projection_dim=16, seed=0).eval()  # eval: no dropout
     enc = tok(GLOBAL, padding=True, return_tensors="pt")

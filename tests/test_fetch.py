@@ -160,7 +160,8 @@ def test_offline_copy_is_used_as_it_is(tmp_path, env):
 
 def test_esmif1_checkpoint_is_fetched_into_the_torch_hub_cache_and_loads(tmp_path, env, monkeypatch):
     import torch
-    from esm2_ab_clip.structure import load_esmif1, esmif1_args, ESMIF1_NAME
+    from esm2_ab_clip.structure import load_esmif1, esmif1_args
+    from esm2_ab_clip.locations import ESMIF1_NAME
     from esm2_ab_clip.fetch import fetch
     model, _, _ = load_esmif1(random_init="tiny")
     buf = io.BytesIO(); torch.save({"args": esmif1_args(tiny=True), "model": model.state_dict()}, buf)

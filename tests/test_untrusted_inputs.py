@@ -26,7 +26,8 @@ def crafted_checkpoint(marker: Path) -> bytes:
 def test_1_crafted_esmif1_checkpoint_runs_no_code_and_is_not_installed(tmp_path, monkeypatch):
     import torch
     from esm2_ab_clip.fetch import fetch, FetchError
-    from esm2_ab_clip.structure import load_esmif1, ESMIF1_NAME
+    from esm2_ab_clip.structure import load_esmif1
+    from esm2_ab_clip.locations import ESMIF1_NAME
     marker = tmp_path/"code_ran"
     srv = Server({served_path(source("ESM-IF1 weights").url): crafted_checkpoint(marker)})
     monkeypatch.setenv("ESM2_AB_CLIP_MIRROR", srv.base)
@@ -161,7 +162,7 @@ def test_9_unknown_scorers_fail_at_once_offline(tmp_path):
 def test_10_ingest_leaves_no_process_wide_changes(tmp_path):
     import warnings
     import proteinflow.split
-    from esm2_ab_clip.cli import stage_ingest
+    from esm2_ab_clip.stages import stage_ingest
     def state():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
