@@ -4,18 +4,17 @@
 
 # %% ../nbs/03_affinity.ipynb #414e68a6
 from __future__ import annotations
-import hashlib, json, math, os, time, warnings
-from dataclasses import dataclass, field
+import os, time
+from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
 from tqdm.auto import tqdm
 from .core import (InputError, MissingInputError, read_table, upper_sequences, data_file, data_dir,
-                               write_json, write_parquet, file_sha256, set_seed, atomic_path, AMINO_ACIDS,
-                               check_sequences, resolve_precision, training_precision, RunDirs, checkpoint_hash)
-from .structure import state_dict_sha256
-from .towers import load_tower, pool_hidden, shared_bottom, forward_with_states, run_top_layers, n_layers
+                               set_seed, atomic_path, AMINO_ACIDS, check_sequences, training_precision,
+                               checkpoint_hash)
+from .towers import load_tower
 from .locations import ABBIBENCH_FILE, LI2023_CSV, LI2023_DIR
 from .stats import bootstrap_table, score
 from .towers import cached_tower_embeddings

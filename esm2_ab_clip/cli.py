@@ -4,17 +4,11 @@
 
 # %% ../nbs/cli.ipynb #98235462
 from __future__ import annotations
-import contextlib, hashlib, json, os, sys, time, warnings
-from dataclasses import dataclass
+import os, sys, time, warnings
 from pathlib import Path
-import numpy as np
-import pandas as pd
 from fastcore.script import call_parse, store_true
-from .core import (AbClipError, InputError, InputWarning, MissingInputError, read_table, upper_sequences,
-                               check_output, atomic_path, folder_lock, data_dir, output_dir, write_json, set_seed,
-                               check_sequences, RunDirs, fingerprint, keep_freed_memory, stale_reason, stamp,
-                               checkpoint_hash)
-from .stages import (say, resolve_structure, run_all, stage_benchmark, stage_embed, stage_evaluate,
+from .core import AbClipError, InputError, InputWarning, check_output, output_dir, keep_freed_memory
+from .stages import (resolve_structure, run_all, stage_benchmark, stage_embed, stage_evaluate,
                                  stage_ingest, stage_train, write_sequence_embeddings)
 from .stages import stage_fetch, stage_score
 

@@ -4,26 +4,19 @@
 
 # %% ../nbs/02b_clip.ipynb #074bab6b
 from __future__ import annotations
-import hashlib, json, math, os, shutil, time, warnings
-from dataclasses import dataclass, field, fields, asdict, replace
-from pathlib import Path
+import hashlib, math, os, warnings
+from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-import transformers
-from transformers import (AutoConfig, AutoModel, AutoModelForMaskedLM, AutoTokenizer, BertConfig,
-                          BertForMaskedLM, BertModel,
-                          EsmConfig, EsmTokenizer, PretrainedConfig, PreTrainedModel, PreTrainedTokenizerFast, Trainer,
-                          TrainingArguments, TrainerCallback)
+from transformers import AutoConfig, AutoModel, PretrainedConfig, PreTrainedModel
 from transformers.utils import ModelOutput
-from tqdm.auto import tqdm
 from fastcore.basics import patch
-from .core import (InputError, MissingInputError, RunError, write_json, set_seed, resolve_precision,
-                               training_precision, RunDirs)
-from .sabdab import load_manifest, SPLITS
-from .structure import load_embeddings, masked_mean, state_dict_sha256
+from .core import InputError, set_seed, resolve_precision
+from .sabdab import load_manifest
+from .structure import load_embeddings, state_dict_sha256
 from .towers import POOLINGS, n_layers, pool_hidden, residue_token_mask, run_top_layers
 from .towers import FeatureCache
 

@@ -5,12 +5,12 @@
 # %% ../nbs/fetch.ipynb #5d6a55e0
 from __future__ import annotations
 import hashlib, http.client, json, os, shutil, socket, time, urllib.error, urllib.request, zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 from tqdm.auto import tqdm
 from .core import AbClipError, DATA_ENV, data_dir, output_dir, atomic_path, write_json, file_sha256
-from .locations import STRUCTURES_DIR, SABDAB_DIR
+from .locations import SABDAB_DIR
 from .locations import BIOTRANSFER_URL, BIOTRANSFER_COMMIT, LI2023_DIR, ABBIBENCH_FILE
 from .locations import ESMIF1_NAME, ESMIF1_URL
 from .locations import ABBIBENCH_URL, CHECKPOINTS_DIR, ESM2_8M, LI2023_CSV, SABDAB_URL, STRUCTURES_INDEX

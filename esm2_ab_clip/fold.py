@@ -10,12 +10,12 @@ import numpy as np
 import pandas as pd
 import torch
 from .core import MissingInputError, InputError, output_dir
-from .structure import Structure
+from .structure import Structure, dihedral
 
 # %% auto #0
 __all__ = ['IGFOLD_HINT', 'ABB2_HINT', 'PREDICTORS', 'AntibertyForIgFold', 'IgFoldPredictor', 'ABodyBuilder2Predictor',
            'default_predictor_name', 'predictor_version', 'predicted_parent', 'cdr_h3_span', 'kabsch_superpose',
-           'parent_rmsd', 'ideal_carbonyls', 'dihedral', 'phi_psi', 'site_comparison']
+           'parent_rmsd', 'ideal_carbonyls', 'phi_psi', 'site_comparison']
 
 # %% ../nbs/07_fold.ipynb #70ba6ab0
 IGFOLD_HINT = ("structure prediction needs IgFold, an optional extra (non-commercial licence: the JHU Academic Software "
@@ -176,20 +176,12 @@ def ideal_carbonyls(s: Structure) -> Structure:  # a copy, O atoms rebuilt
         s.coords[k] = X
     return s
 
-# %% ../nbs/07_fold.ipynb #ca774e32
-def dihedral(p0, p1, p2, p3) -> float:
-    "The dihedral angle (degrees, −180 to 180) of four points."
-    b0, b1, b2 = p0 - p1, p2 - p1, p3 - p2
-    b1 = b1 / np.linalg.norm(b1)
-    v, w = b0 - np.dot(b0, b1) * b1, b2 - np.dot(b2, b1) * b1
-    return float(np.degrees(np.arctan2(np.dot(np.cross(b1, v), w), np.dot(v, w))))
-
 # %% ../nbs/07_fold.ipynb #076342e2
 def phi_psi(X: np.ndarray, # L x 4 x 3 backbone N, Cα, C, O
             i: int) -> tuple[float, float]:  # (φ, ψ) of residue i, NaN at a chain end
     "φ = C(i−1)–N–Cα–C and ψ = N–Cα–C–N(i+1) of one residue."
-    phi = dihedral(X[i - 1, 2], X[i, 0], X[i, 1], X[i, 2]) if i > 0 else float("nan")
-    psi = dihedral(X[i, 0], X[i, 1], X[i, 2], X[i + 1, 0]) if i + 1 < len(X) else float("nan")
+    phi = float(np.degrees(dihedral(X[i - 1, 2], X[i, 0], X[i, 1], X[i, 2]))) if i > 0 else float("nan")
+    psi = float(np.degrees(dihedral(X[i, 0], X[i, 1], X[i, 2], X[i + 1, 0]))) if i + 1 < len(X) else float("nan")
     return phi, psi
 
 # %% ../nbs/07_fold.ipynb #530d6269

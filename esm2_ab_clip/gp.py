@@ -16,9 +16,9 @@ from .core import InputError, fingerprint, write_csv
 from .affinity import sample_fraction
 from .stats import bootstrap_table, score
 from .zeroshot import check_variants, MPNN_ALPHABET
-from .structure import Structure, read_pdb_backbone
+from .structure import Structure
 from .benchmark import (BENCHMARK_COLUMNS, SCHEMES, SITE_TABLE, add_paired, assay_fingerprint,
-                                    stamped_assay_tables, chain_site_table, assay_split, data_path, interval,
+                                    stamped_assay_tables, chain_site_table, assay_split, interval,
                                     load_benchmark_models, lookup_scores, site_table_scores, supervised_problem,
                                     supervised_table, tidy_rows, tower_id, tower_roles, zero_shot_scores)
 from .benchmark import registry_parent

@@ -5,14 +5,14 @@
 # %% ../nbs/00_sabdab.ipynb #084add4c
 from __future__ import annotations
 import gzip, json, os, pickle, re, shutil, tempfile, time, warnings, contextlib
-from dataclasses import dataclass, field, asdict
+from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
 import pandas as pd
-import io, math, sys, urllib.request
+import math, urllib.request
 from unittest import mock
 from .core import (InputError, MissingInputError, AbClipError, safe_name, path_inside, data_dir,
-                               data_file, write_parquet, write_json, set_seed, atomic_path, RunDirs)
+                               data_file, write_parquet, write_json, atomic_path, RunDirs)
 from .locations import SABDAB_DIR, STRUCTURES_INDEX
 
 # %% auto #0

@@ -4,16 +4,13 @@
 
 # %% ../nbs/stages.ipynb #72cdd8b6
 from __future__ import annotations
-import contextlib, hashlib, json, os, sys, time, warnings
-from dataclasses import dataclass
+import contextlib, json, os, time
 from pathlib import Path
 import numpy as np
 import pandas as pd
-from fastcore.script import call_parse, store_true
-from .core import (AbClipError, InputError, InputWarning, MissingInputError, read_table, upper_sequences,
-                               check_output, atomic_path, folder_lock, data_dir, output_dir, write_json, set_seed,
-                               check_sequences, RunDirs, fingerprint, keep_freed_memory, stale_reason, stamp,
-                               checkpoint_hash)
+from .core import (InputError, MissingInputError, read_table, upper_sequences, check_output, atomic_path,
+                               folder_lock, data_dir, output_dir, write_json, check_sequences, RunDirs, fingerprint,
+                               stale_reason, stamp, checkpoint_hash)
 from .locations import STRUCTURE_MODELS
 
 # %% auto #0
@@ -158,7 +155,7 @@ def stage_train(out, tower: str="antiberty", seeds="0,1,2", epochs: float|None=N
                 force: bool=False, progress: bool=True, recipe: str|None=None, **options) -> dict:
     ("Stage 3: CLIP training with a recipe (default: the best on valid in notebook 02c), one model per seed; under "
      "torchrun, DDP with global negatives.")
-    from esm2_ab_clip.train import train_clip, recipe_options, DEFAULT_RECIPE
+    from esm2_ab_clip.train import recipe_options, DEFAULT_RECIPE
     from esm2_ab_clip.core import PRECISIONS
     recipe = recipe or DEFAULT_RECIPE
     precision = options.pop("precision", None) or "auto"
@@ -303,9 +300,7 @@ def evaluate_assay(d: RunDirs, csv, seq_col: str, label_col: str, higher_is_bett
     ("Your own assay: the leaderboard of zero-shot scorers, plain and augmented probes (notebook 04), and optionally "
      "predictions for new rows.")
     from esm2_ab_clip.affinity import csv_split, tower_features, FRACTIONS
-    from esm2_ab_clip.zeroshot import (leaderboard, best_predictor, predict_new, format_leaderboard, plot_leaderboard,
-                                       consensus, read_parent)
-    from esm2_ab_clip.towers import residue_limit
+    from esm2_ab_clip.zeroshot import leaderboard, best_predictor, format_leaderboard, plot_leaderboard
     check_assay_lengths(csv, seq_col, towers, prefix, suffix)
     split = split or csv_split(csv, seq_col, label_col, prefix, suffix)
     new = new or (read_new_variants(predict, seq_col, prefix, suffix) if predict else None)

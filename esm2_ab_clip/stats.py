@@ -4,18 +4,10 @@
 
 # %% ../nbs/stats.ipynb #a55ff073
 from __future__ import annotations
-import hashlib, json, math, os, time, warnings
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 import numpy as np
 import pandas as pd
-import torch
-from tqdm.auto import tqdm
-from .core import (InputError, MissingInputError, read_table, upper_sequences, data_file, data_dir,
-                               write_json, write_parquet, file_sha256, set_seed, atomic_path, AMINO_ACIDS,
-                               check_sequences, resolve_precision, training_precision, RunDirs, checkpoint_hash)
-from .structure import state_dict_sha256
-from .towers import load_tower, pool_hidden, shared_bottom, forward_with_states, run_top_layers, n_layers
+from .core import InputError
 
 # %% auto #0
 __all__ = ['resample_ranks', 'ResampledTruth', 'resample_truth', 'score_resamples', 'top_recall', 'score', 'bootstrap_table']

@@ -4,9 +4,9 @@
 
 # %% ../nbs/01_structure.ipynb #e09fb3b3
 from __future__ import annotations
-import gzip, hashlib, io, json, os, shutil, sys, tempfile, time, types, warnings
+import gzip, hashlib, io, json, os, shutil, sys, types
 from argparse import Namespace
-from dataclasses import dataclass, field, asdict
+from dataclasses import dataclass, asdict
 from functools import partial
 from pathlib import Path
 import numpy as np
@@ -14,15 +14,15 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 from fastcore.basics import patch
-from .core import (InputError, MissingInputError, output_dir, write_json, write_parquet, atomic_path,
-                               file_sha256, set_seed, RunDirs)
-from .sabdab import read_entry, load_manifest, SPLITS
+from .core import (InputError, MissingInputError, output_dir, write_json, atomic_path, file_sha256,
+                               set_seed, RunDirs)
+from .sabdab import read_entry, load_manifest
 from .locations import ESMIF1_NAME, ESMIF1_URL, structure_model_name
 
 # %% auto #0
 __all__ = ['AA3', 'RESIDUE_CHAIN_TYPES', 'VERIFIED', 'ENCODERS', 'STORE_COLUMNS', 'STORE_VERSION', 'Structure',
            'structure_from_entry', 'cdr_string', 'load_structures', 'read_pdb_backbone', 'write_backbone_pdb',
-           'check_structure', 'EmbeddingRow', 'chain_row', 'failed_row', 'state_dict_sha256', 'masked_mean',
+           'check_structure', 'dihedral', 'EmbeddingRow', 'chain_row', 'failed_row', 'state_dict_sha256', 'masked_mean',
            'mpnn_weights_path', 'MPNNBatch', 'pack_mpnn_batch', 'neighbour_messages', 'encoder_layer', 'MPNNEncoder',
            'random_rotation', 'transform_structure', 'import_esm_inverse_folding', 'esmif1_args',
            'read_esmif1_checkpoint', 'check_digest', 'load_esmif1', 'center_structure', 'ESMIF1Encoder', 'get_encoder',
@@ -161,6 +161,15 @@ def _demo_structure(L=(60, 50), seed=0, id="demo") -> Structure:
         masks.append(np.ones(n, np.float32))
         seqs.append("".join(rng.choice(list("ACDEFGHIKLMNPQRSTVWY"), n)))
     return Structure(id, ["H", "L"][:len(L)], ["heavy", "light"][:len(L)], seqs, coords, masks)
+
+# %% ../nbs/01_structure.ipynb #32e4882b
+def dihedral(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray) -> np.ndarray:  # N angles (radians)
+    "Dihedral angles of the point quadruples (N x 3 each, or one point each: a single angle)."
+    b0, b1, b2 = a - b, c - b, d - c
+    b1n = b1 / np.linalg.norm(b1, axis=-1, keepdims=True)
+    v = b0 - (b0 * b1n).sum(-1, keepdims=True) * b1n
+    w = b2 - (b2 * b1n).sum(-1, keepdims=True) * b1n
+    return np.arctan2((np.cross(b1n, v) * w).sum(-1), (v * w).sum(-1))
 
 # %% ../nbs/01_structure.ipynb #4f6d2103
 @dataclass

@@ -4,25 +4,17 @@
 
 # %% ../nbs/02a_towers.ipynb #69c8ad0a
 from __future__ import annotations
-import hashlib, json, math, os, shutil, time, warnings
-from dataclasses import dataclass, field, asdict
+import hashlib, json, os, warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
-import pandas as pd
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
-import transformers
-from transformers import (AutoConfig, AutoModel, AutoModelForMaskedLM, AutoTokenizer, BertConfig,
-                          BertForMaskedLM, BertModel,
-                          EsmConfig, EsmTokenizer, PretrainedConfig, PreTrainedModel, PreTrainedTokenizerFast, Trainer,
-                          TrainingArguments, TrainerCallback)
-from transformers.utils import ModelOutput
+from transformers import (AutoModel, AutoModelForMaskedLM, AutoTokenizer, BertConfig, BertForMaskedLM, BertModel,
+                          EsmConfig, EsmTokenizer, PreTrainedModel, PreTrainedTokenizerFast)
 from tqdm.auto import tqdm
-from .core import (InputError, MissingInputError, RunError, write_json, set_seed, resolve_precision,
-                               training_precision, RunDirs)
-from .sabdab import load_manifest, SPLITS
-from .structure import load_embeddings, masked_mean, state_dict_sha256
+from .core import InputError, MissingInputError, RunError, set_seed, resolve_precision, RunDirs
+from .structure import masked_mean, state_dict_sha256
 from .core import atomic_path, check_sequences
 
 # %% auto #0

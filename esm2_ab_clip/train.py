@@ -4,7 +4,7 @@
 
 # %% ../nbs/02c_train.ipynb #e8b12404
 from __future__ import annotations
-import hashlib, json, math, os, shutil, time, warnings
+import hashlib, json, math, os, shutil, time
 from dataclasses import dataclass, field, fields, asdict, replace
 from pathlib import Path
 import numpy as np
@@ -12,24 +12,18 @@ import pandas as pd
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-import transformers
-from transformers import (AutoConfig, AutoModel, AutoModelForMaskedLM, AutoTokenizer, BertConfig,
-                          BertForMaskedLM, BertModel,
-                          EsmConfig, EsmTokenizer, PretrainedConfig, PreTrainedModel, PreTrainedTokenizerFast, Trainer,
-                          TrainingArguments, TrainerCallback)
-from transformers.utils import ModelOutput
+from transformers import AutoModelForMaskedLM, AutoTokenizer, PreTrainedModel, Trainer, TrainingArguments
 from tqdm.auto import tqdm
-from fastcore.basics import patch
-from .core import (InputError, MissingInputError, RunError, write_json, set_seed, resolve_precision,
-                               training_precision, RunDirs)
-from .sabdab import load_manifest, SPLITS
-from .structure import load_embeddings, masked_mean, state_dict_sha256
+from .core import InputError, write_json, set_seed, training_precision, RunDirs
+from .sabdab import SPLITS
+from .structure import state_dict_sha256
 from .clip import (AbClipModel, ClipCollator, ClipDataset, clip_loss, distributed_world, evaluate_clip,
-                               load_clip_split, pair_batches, standardization, uses_cache)
-from .towers import (check_per_residue, freeze_bottom, hidden_at, load_tower, n_layers, pool_hidden,
-                                 pseudo_perplexity, residue_token_mask, shared_bottom, with_mlm_head)
+                               load_clip_split, pair_batches, standardization)
+from .towers import (check_per_residue, freeze_bottom, hidden_at, load_tower, n_layers, pseudo_perplexity,
+                                 residue_token_mask, shared_bottom, with_mlm_head)
 from .towers import FeatureCache
 from .clip import pooled_tower_features, token_digest
+from .structure import dihedral
 
 # %% auto #0
 __all__ = ['SELECT_BY', 'RECIPES', 'DEFAULT_RECIPE', 'CARD_METRICS', 'ABLATION_COLUMNS', 'PROBE_TARGETS', 'ClipTrainer',
@@ -37,7 +31,7 @@ __all__ = ['SELECT_BY', 'RECIPES', 'DEFAULT_RECIPE', 'CARD_METRICS', 'ABLATION_C
            'clip_data', 'data_info', 'build_clip_model', 'cache_bottoms', 'warm_start', 'FineTuned', 'fine_tune',
            'select_model', 'save_run', 'train_clip', 'load_or_train_clip', 'export_tower', 'add_mlm_head', 'card_lines',
            'model_card', 'save_clip', 'record_perplexity', 'ablation_table', 'best_recipe', 'ablation_summary',
-           'dihedral', 'residue_targets', 'residue_states', 'probe_data', 'structure_probe']
+           'residue_targets', 'residue_states', 'probe_data', 'structure_probe']
 
 # %% ../nbs/02c_train.ipynb #b5a5b2bd
 class ClipTrainer(Trainer):
@@ -565,14 +559,6 @@ def ablation_summary(results: dict, # (recipe, seed) -> saved run (`load_or_trai
 
 # %% ../nbs/02c_train.ipynb #05a718a6
 PROBE_TARGETS = ("neighbours_10A", "sin_phi", "cos_phi", "sin_psi", "cos_psi")
-
-def dihedral(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray) -> np.ndarray:  # N angles (radians)
-    "Dihedral angles of the point quadruples (N x 3 each)."
-    b0, b1, b2 = a - b, c - b, d - c
-    b1n = b1 / np.linalg.norm(b1, axis=-1, keepdims=True)
-    v = b0 - (b0 * b1n).sum(-1, keepdims=True) * b1n
-    w = b2 - (b2 * b1n).sum(-1, keepdims=True) * b1n
-    return np.arctan2((np.cross(b1n, v) * w).sum(-1), (v * w).sum(-1))
 
 # %% ../nbs/02c_train.ipynb #68ea5a89
 def residue_targets(s, k: int, # a `Structure` (notebook 01) and the index of one of its chains

@@ -4,19 +4,18 @@
 
 # %% ../nbs/04_zero_shot.ipynb #5997a4b3
 from __future__ import annotations
-import json, os, time
+import os
 from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
 from tqdm.auto import tqdm
 from fastcore.basics import patch
-from transformers import AutoModelForMaskedLM, AutoTokenizer
-from .core import AMINO_ACIDS, InputError, MissingInputError, read_table, upper_sequences, safe_name
+from .core import AMINO_ACIDS, InputError, read_table, upper_sequences, safe_name
 import hashlib
 from .structure import (Structure, MPNNEncoder, pack_mpnn_batch, import_esm_inverse_folding,
                                     read_pdb_backbone)
-from .towers import load_tower, tiny_tower, masked_logprobs, pseudo_log_likelihood, check_residue_tokens
+from .towers import load_tower, tiny_tower, masked_logprobs, pseudo_log_likelihood
 from .train import add_mlm_head
 from .stats import score, resample_truth, score_resamples, bootstrap_table
 from .affinity import RUN_COLUMNS, ALPHAS, ridge_path, ridge_probe, sample_fraction, format_table
